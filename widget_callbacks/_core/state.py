@@ -1,0 +1,100 @@
+"""Plain-data records passed from the stopping rule and the checkpoint log to the plot.
+
+Epochs here are 1-based, as Keras prints them and as the plot numbers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Mode = Literal["min", "max"]
+
+#: Why training ended. ``None`` while it runs.
+STOP_PATIENCE: str = "patience exhausted"
+STOP_BY_HAND: str = "stopped by hand"
+STOP_INTERRUPTED: str = "interrupted"
+STOP_NON_FINITE: str = "NaN/inf"
+STOP_COMPLETED: str = "finished all epochs"
+STOP_OTHER_CALLBACK: str = "stopped by another callback"
+STOP_FAILED: str = "failed"
+
+
+@dataclass(frozen=True)
+class StoppingSnapshot:
+    """Where early stopping stands after an epoch; what the plot's marks need.
+
+    Args:
+        monitor: the monitored metric name, e.g. ``"val_loss"``.
+        mode: ``"min"`` or ``"max"``; ``None`` until resolved at the first epoch.
+        patience: the patience in force.
+        wait: epochs since the last improvement, as Keras counts them.
+        best: the best monitored value so far, or ``None``.
+        best_epoch: 1-based epoch of ``best``, or ``None``.
+        start_from_epoch: epochs (1-based: ``1..start_from_epoch``) not monitored.
+        last_epoch: the last 1-based epoch seen by the rule, or ``None``.
+        paused: automatic stopping is paused by the user.
+        stopped_epoch: 1-based epoch training stopped at, or ``None``.
+        stopped_batch: 1-based batch of a stop by hand within that epoch, or ``None``.
+        stop_reason: one of the ``STOP_*`` strings, or ``None``.
+        restored_epoch: 1-based epoch whose weights were restored, or ``None``.
+        last_value_non_finite: the last monitored value was NaN or inf.
+    """
+
+    monitor: str
+    mode: Mode | None
+    patience: int
+    wait: int = 0
+    best: float | None = None
+    best_epoch: int | None = None
+    start_from_epoch: int = 0
+    last_epoch: int | None = None
+    paused: bool = False
+    stopped_epoch: int | None = None
+    stopped_batch: int | None = None
+    stop_reason: str | None = None
+    restored_epoch: int | None = None
+    last_value_non_finite: bool = False
+
+    @property
+    def epochs_left(self) -> int | None:
+        """Epochs without improvement still allowed before a stop, or ``None``."""
+        if self.best_epoch is None:
+            return None
+        return max(self.patience - self.wait, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoppingSnapshot:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A checkpoint file that was really written.
+
+    Args:
+        epoch: 1-based epoch during (or at the end of) which it was written.
+        path: the file path written.
+        batch: 1-based batch for a save every N batches, ``None`` at epoch end.
+        value: the monitored value at that time, if known.
+    """
+
+    epoch: int
+    path: str
+    batch: int | None = None
+    value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunMarks:
+    """Everything drawn on top of the curves: stopping state and checkpoints."""
+
+    stopping: StoppingSnapshot | None = None
+    checkpoints: list[CheckpointRecord] = field(default_factory=list)
