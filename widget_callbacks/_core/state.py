@@ -81,12 +81,15 @@ class CheckpointRecord:
         path: the file path written.
         batch: 1-based batch for a save every N batches, ``None`` at epoch end.
         value: the monitored value at that time, if known.
+        monitor: the metric the checkpoint monitors (``ModelCheckpoint.monitor``),
+            which picks the plot panel its marker is drawn on.
     """
 
     epoch: int
     path: str
     batch: int | None = None
     value: float | None = None
+    monitor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
