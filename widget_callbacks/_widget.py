@@ -1,0 +1,216 @@
+"""`LivePlot`: the anywidget that draws training metrics live with plotly.js."""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from ._core.figure import PlotState, Update
+from ._core.history import json_number
+from ._core.progress import ProgressTracker
+from ._core.state import CheckpointRecord, StoppingSnapshot
+from ._protocol import MSG_EXTEND, STATUS_TRAINING, STATUS_WAITING, STATUSES
+
+if TYPE_CHECKING:
+    from .callbacks import LivePlotCallback
+
+_BUNDLE = pathlib.Path(__file__).parent / "static" / "widget.js"
+
+
+@functools.lru_cache(maxsize=1)
+def _bundle_source() -> str:
+    if _BUNDLE.is_file():
+        return _BUNDLE.read_text(encoding="utf-8")
+    raise RuntimeError(
+        f"The widget's front end was expected at {_BUNDLE} but is missing. "
+        "Install the package from a wheel, or build the front end in a source checkout "
+        "with `npm --prefix js ci && npm --prefix js run build`."
+    )
+
+
+class LivePlot(anywidget.AnyWidget):
+    """A live plot of every epoch metric, train and validation, with a progress line.
+
+    One panel per metric family (``loss`` with ``val_loss``, ``accuracy`` with
+    ``val_accuracy``, ...), epochs numbered from 1 as Keras prints them. Feed it with
+    its Keras callback, ``plot.callback``. A second ``fit`` that starts where the last
+    one ended (``initial_epoch=`` the number of epochs drawn) continues the curves;
+    a ``fit`` that starts at epoch 1 starts a new run and clears the plot.
+
+    Args:
+        batch_curves: also draw batch-level training metrics (throttled) as faint
+            lines under the epoch curves. Defaults to True.
+        batch_updates_per_second: at most this many progress/batch updates are
+            sent per second, whatever the batch rate. Defaults to 10.
+
+    Example:
+
+    ```python
+    plot = LivePlot()
+    display(plot)
+    model.fit(x, y, epochs=20, validation_split=0.2, verbose=0,
+              callbacks=[plot.callback])
+    ```
+    """
+
+    traces = traitlets.List().tag(sync=True)
+    layout = traitlets.Dict().tag(sync=True)
+    overlays = traitlets.List().tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
+    run = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self, *, batch_curves: bool = True, batch_updates_per_second: float = 10.0
+    ) -> None:
+        if not isinstance(batch_curves, bool):
+            raise TypeError(f"batch_curves must be a bool. Received: batch_curves={batch_curves!r}")
+        rate = batch_updates_per_second
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise ValueError(
+                "batch_updates_per_second must be a number > 0. "
+                f"Received: batch_updates_per_second={rate!r}"
+            )
+        self._esm = _bundle_source()  # read by AnyWidget.__init__ into a synced trait
+        self.batch_updates_per_second = float(rate)
+        self._lock = threading.RLock()
+        self._plot = PlotState(batch_curves=batch_curves)
+        self._tracker = ProgressTracker()
+        self._status = STATUS_WAITING
+        self._message = ""
+        self._batch_logs: dict[str, Any] = {}
+        self._callback: LivePlotCallback | None = None
+        super().__init__(
+            traces=self._plot.traces,
+            layout=self._plot.layout(),
+            overlays=[],
+            progress=self._progress_dict(),
+            run=self._plot.run,
+        )
+
+    # -- public -------------------------------------------------------------
+
+    @property
+    def callback(self) -> LivePlotCallback:
+        """The Keras callback that feeds this plot (the same object every time)."""
+        if self._callback is None:
+            from .callbacks import LivePlotCallback
+
+            self._callback = LivePlotCallback(self)
+        return self._callback
+
+    @property
+    def state(self) -> PlotState:
+        """The plot's pure state (history, marks, traces); read-only use."""
+        return self._plot
+
+    def attach(self, *sources: Any) -> LivePlot:
+        """Draws the marks of an `EarlyStoppingController` or a `keras.callbacks.ModelCheckpoint`.
+
+        Args:
+            *sources: controllers (best epoch, patience band, stop) and stock
+                ModelCheckpoint callbacks (markers where a file was really written).
+
+        Returns:
+            The plot, for chaining.
+        """
+        from .callbacks import attach_sources
+
+        attach_sources(self, sources)
+        return self
+
+    # -- fed by the Keras adapters (any one thread at a time) ---------------
+
+    def begin_fit(self, epochs: int | None, batches: int | None) -> None:
+        with self._lock:
+            self._tracker.begin(epochs, batches)
+            self._plot.batches_per_epoch = batches
+            self._status, self._message = STATUS_TRAINING, ""
+            self._fit_started = False
+            self._push_progress()
+
+    def begin_epoch(self, epoch: int) -> None:
+        """``epoch`` is 1-based."""
+        with self._lock:
+            if not getattr(self, "_fit_started", True):
+                self._fit_started = True
+                if not self._plot.continues(epoch):
+                    stopping = self._plot.stopping
+                    self._plot.new_run()
+                    self._plot.set_stopping(stopping if stopping and stopping.last_epoch is None else None)
+                    self._push_structure(run_changed=True)
+            self._tracker.begin_epoch(epoch)
+            self._batch_logs = {}
+            self._push_progress()
+
+    def end_batch(self, batch: int, logs: Mapping[str, float]) -> None:
+        """A throttled batch update: ``batch`` is 1-based, ``logs`` numeric."""
+        with self._lock:
+            self._tracker.end_batch(batch)
+            self._batch_logs = {k: json_number(v) for k, v in logs.items()}
+            if self._plot.batches_per_epoch:
+                x = self._tracker.epoch - 1 + batch / self._plot.batches_per_epoch
+                self._apply(self._plot.add_batch(x, logs))
+            self._push_progress()
+
+    def end_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        with self._lock:
+            self._tracker.end_epoch()
+            self._batch_logs = {k: json_number(v) for k, v in logs.items()}
+            self._apply(self._plot.add_epoch(epoch, logs))
+            self._push_marks()
+            self._push_progress()
+
+    def end_fit(self, status: str, message: str = "") -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}. Received: status={status!r}")
+        with self._lock:
+            self._status, self._message = status, message
+            self._push_progress()
+
+    def set_stopping(self, snapshot: StoppingSnapshot) -> None:
+        with self._lock:
+            self._plot.set_stopping(snapshot)
+            self._push_marks()
+
+    def add_checkpoint(self, record: CheckpointRecord) -> None:
+        with self._lock:
+            self._apply(self._plot.add_checkpoint(record))
+
+    # -- sending ------------------------------------------------------------
+
+    def _apply(self, update: Update) -> None:
+        if update.structure_changed:
+            self._push_structure()
+        elif update.points:
+            self.send({"type": MSG_EXTEND, "run": self._plot.run, "points": update.points})
+
+    def _push_structure(self, run_changed: bool = False) -> None:
+        # The traces list is the state's own list, grown in place: a state request
+        # (a new view, a reloaded page) always serializes every point. Here its
+        # structure changed, so it is resent whole.
+        if run_changed or self.traces is not self._plot.traces:
+            self.run = self._plot.run
+            self.traces = self._plot.traces
+        self.send_state("traces")
+        self._push_marks()
+
+    def _push_marks(self) -> None:
+        self.layout = self._plot.layout()
+        self.overlays = self._plot.overlays()
+
+    def _progress_dict(self) -> dict[str, Any]:
+        return {
+            "status": self._status,
+            **self._tracker.as_dict(),
+            "logs": dict(self._batch_logs),
+            "message": self._message,
+        }
+
+    def _push_progress(self) -> None:
+        self.progress = self._progress_dict()
