@@ -1,0 +1,9 @@
+// Types of the few plotly.js functions this front end calls; jsconfig.json maps
+// "plotly.js-cartesian-dist-min" here (the dist bundle ships no types).
+declare const Plotly: {
+  react(gd: HTMLElement, data: object[], layout: object, config?: object): Promise<HTMLElement>;
+  purge(gd: HTMLElement): HTMLElement;
+  downloadImage(gd: HTMLElement, opts: { format: string; filename: string; width?: number; height?: number }): Promise<string>;
+  Plots: { resize(gd: HTMLElement): Promise<HTMLElement> };
+};
+export default Plotly;

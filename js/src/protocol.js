@@ -1,0 +1,68 @@
+/**
+ * The message protocol between the Python widget and this front end.
+ *
+ * Mirrors widget_callbacks/_protocol.py (its docstring is the reference;
+ * tests/test_protocol.py parses this file and checks that both agree, so keep
+ * every constant on one line as `export const NAME = "value";` and the lists
+ * as one-line array literals).
+ *
+ * Synced traits of the Python class `LivePlot` (read with `model.get(name)`):
+ *
+ * - `traces`   (LivePlot.traces, list of plotly trace dicts with `x`/`y`
+ *              arrays): every point of the current run. Python appends to
+ *              these lists in place (which does not sync) and sends an
+ *              `extend` message instead; the list is reassigned (resent whole)
+ *              only when its structure changes (a new run, a new metric).
+ *              The front end appends the same messages to its copy in place.
+ * - `layout`   (LivePlot.layout, plotly layout dict): panels, axes, the
+ *              early-stopping marks, `uirevision`, `height`. Complete: the
+ *              front end adds no marks of its own.
+ * - `overlays` (LivePlot.overlays, list of small plotly trace dicts): the
+ *              best-epoch and stop markers, drawn on top of `traces`.
+ * - `progress` (LivePlot.progress, dict with the keys PROGRESS_KEYS):
+ *              `status` (one of STATUSES), `epoch`/`epochs` (1-based),
+ *              `batch`/`batches`, `elapsed`/`eta` (seconds, `eta` may be null),
+ *              `logs` ({name: number | string}, latest batch metrics),
+ *              `message` (free text shown after the status).
+ * - `run`      (LivePlot.run, int): counts runs; `extend` messages whose
+ *              `run` differs are ignored.
+ *
+ * Messages from the kernel (anywidget `msg:custom`):
+ *
+ * - `{type: MSG_EXTEND, run, points: [{trace, offset, x: [...], y: [...], ...}]}`:
+ *   append the arrays to `traces[trace]`. `offset` is the trace's length
+ *   before the append: points a view already has (from a newer state, or
+ *   from another view of the same model) are skipped. Keys other than
+ *   `trace` and `offset` are arrays to extend (`x`, `y`, `text`, `customdata`).
+ *
+ * Numbers in traces are finite or null (a gap).
+ *
+ * @typedef {{decimate?: boolean} & Record<string, unknown>} TraceMeta
+ * @typedef {{
+ *   type?: string, mode?: string, name?: string,
+ *   x?: Array<number | null>, y?: Array<number | string | null>,
+ *   text?: unknown[], customdata?: unknown[], hovertext?: unknown[], ids?: unknown[],
+ *   marker?: Record<string, unknown>, meta?: TraceMeta,
+ *   [key: string]: unknown
+ * }} Trace  one item of the `traces` trait
+ * @typedef {{trace: number, offset: number, [key: string]: unknown}} ExtendPoints
+ * @typedef {{type: string, run: number, points: ExtendPoints[]}} ExtendMessage
+ * @typedef {{
+ *   status?: string, epoch?: number | null, epochs?: number | null,
+ *   batch?: number | null, batches?: number | null,
+ *   elapsed?: number | null, eta?: number | null,
+ *   logs?: Record<string, number | string | null> | null,
+ *   message?: string | null
+ * }} Progress  the `progress` trait
+ */
+
+export const MSG_EXTEND = "extend";
+
+export const STATUS_WAITING = "waiting";
+export const STATUS_TRAINING = "training";
+export const STATUS_FINISHED = "finished";
+export const STATUS_STOPPED = "stopped";
+export const STATUS_FAILED = "failed";
+export const STATUSES = ["waiting", "training", "finished", "stopped", "failed"];
+
+export const PROGRESS_KEYS = ["status", "epoch", "epochs", "batch", "batches", "elapsed", "eta", "logs", "message"];
