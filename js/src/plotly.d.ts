@@ -1,5 +1,5 @@
 // Types of the few plotly.js functions this front end calls; jsconfig.json maps
-// "plotly.js-cartesian-dist-min" here (the dist bundle ships no types).
+// "plotly.js-basic-dist-min" here (the dist bundle ships no types).
 declare const Plotly: {
   react(gd: HTMLElement, data: object[], layout: object, config?: object): Promise<HTMLElement>;
   purge(gd: HTMLElement): HTMLElement;
