@@ -64,12 +64,9 @@ class LivePlotCallback(keras.callbacks.Callback):
         self.plot.end_epoch(epoch + 1, numeric_logs(logs))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        # The stop reason, if a controller is attached, comes with its snapshot.
         stopped = bool(getattr(self.model, "stop_training", False))
-        stopping = self.plot.state.stopping
-        message = ""
-        if stopping is not None and stopping.stop_reason:
-            message = stopping.stop_reason
-        self.plot.end_fit(STATUS_STOPPED if stopped else STATUS_FINISHED, message)
+        self.plot.end_fit(STATUS_STOPPED if stopped else STATUS_FINISHED)
 
 
 def attach_sources(plot: LivePlot, sources: Iterable[Any]) -> None:
