@@ -1,0 +1,371 @@
+"""Steering a running fit in a real ipykernel 7 kernel, driven over ZMQ as a front end would.
+
+No browser: comm messages are sent as JupyterLab >= 4.4 sends them (``subshell_id`` in
+the header of a subshell made with ``create_subshell_request``), and the kernel writes
+what it handled, with timestamps, to a log file this test polls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+from jupyter_client.blocking.client import BlockingKernelClient  # noqa: E402
+from jupyter_client.manager import KernelManager  # noqa: E402
+
+pytestmark = pytest.mark.slow  # one kernel, TensorFlow imported once: about 30 s in all
+
+ROOT = Path(__file__).resolve().parents[1]
+LATENCY = 0.5  # seconds from sending a comm message to its handler running
+
+PRELUDE = r"""
+import json, os, threading, time, warnings
+import numpy as np
+import ipywidgets, keras
+from IPython.display import display
+from widget_callbacks._early_stopping import EarlyStoppingController
+from widget_callbacks._controls import ControlPanel
+from widget_callbacks._steering import fit_async, event_support
+
+LOG = os.environ["WC_LOG"]
+
+def log(ev, **kw):
+    row = {"ev": ev, "t": time.time(), "thread": threading.current_thread().name, **kw}
+    with open(LOG, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+def data(learnable, seed=0):
+    rng = np.random.default_rng(seed)
+    x, xv = rng.normal(size=(64, 8)).astype("float32"), rng.normal(size=(32, 8)).astype("float32")
+    if learnable:  # val_loss keeps improving for a long time
+        w = rng.normal(size=(8, 1)).astype("float32")
+        return x, x @ w, xv, xv @ w
+    return x, rng.normal(size=(64, 1)).astype("float32"), xv, rng.normal(size=(32, 1)).astype("float32")
+
+def model_for(lr):
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])
+    m.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+    return m
+
+class Recorder(keras.callbacks.Callback):
+    # Weights at the best val_loss (strict, as Keras) and before on_train_end.
+    def __init__(self):
+        super().__init__()
+        self.best, self.best_epoch, self.best_weights, self.final = np.inf, None, None, None
+    def on_epoch_end(self, epoch, logs=None):
+        log("epoch", epoch=epoch + 1)
+        if logs["val_loss"] < self.best:
+            self.best, self.best_epoch, self.best_weights = logs["val_loss"], epoch + 1, self.model.get_weights()
+    def on_train_end(self, logs=None):
+        self.final = self.model.get_weights()
+
+def same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+def panel_for(controller, tag):
+    panel = ControlPanel(controller)
+    display(panel)
+    panel.stop_button.on_click(lambda b: log(tag + "-stop"))
+    panel.patience_slider.observe(lambda ch: log(tag + "-slider", value=ch["new"], patience=controller.patience), "value")
+    controller.add_listener(lambda s: log(tag + "-snap", reason=s.stop_reason, epoch=s.last_epoch,
+                                          stopped_epoch=s.stopped_epoch, stopped_batch=s.stopped_batch))
+    return panel
+
+class Boom(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise ValueError("boom")
+"""
+
+
+class Kernel:
+    """A started kernel, its client, a log file and helpers."""
+
+    def __init__(self, km: KernelManager, kc: BlockingKernelClient, log: Path) -> None:
+        self.km, self.kc, self.log = km, kc, log
+
+    def execute(self, code: str, timeout: float = 120) -> dict[str, Any]:
+        """Run a cell to its end; returns the reply content plus ``stdout``/``stderr``/``msgs``."""
+        return self.finish(self.kc.execute(code, allow_stdin=False), timeout)
+
+    def finish(self, msg_id: str, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        out: dict[str, Any] = {**reply["content"], "stdout": "", "stderr": "", "msgs": []}
+        while True:  # drain this cell's IOPub messages up to its idle status
+            msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.1))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            out["msgs"].append(msg)
+            if msg["msg_type"] == "stream":
+                out[msg["content"]["name"]] += msg["content"]["text"]
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def wait_for(self, ev: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for row in self.rows():
+                if row["ev"] == ev and all(row.get(k) == v for k, v in match.items()):
+                    return row
+            time.sleep(0.01)
+        raise AssertionError(f"kernel never logged {ev} {match}; log: {self.rows()[-10:]}")
+
+    def create_subshell(self) -> str:
+        msg = self.kc.session.msg("create_subshell_request", {})
+        self.kc.control_channel.send(msg)
+        while True:
+            reply = self.kc.control_channel.get_msg(timeout=10)
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                return str(reply["content"]["subshell_id"])
+
+    def comm_msg(self, comm_id: str, data: dict[str, Any], subshell_id: str | None) -> float:
+        """Send a widget comm message as JupyterLab does; returns the send time."""
+        msg = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        if subshell_id is not None:
+            msg["header"]["subshell_id"] = subshell_id
+        sent = time.time()
+        self.kc.shell_channel.send(msg)
+        return sent
+
+
+CLICK = {"method": "custom", "content": {"event": "click"}}
+
+
+def _value(v: int) -> dict[str, Any]:
+    return {"method": "update", "state": {"value": v}, "buffer_paths": []}
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Kernel]:
+    tmp = Path(tempfile.mkdtemp(prefix="wc-kernel-"))
+    log = tmp / "events.jsonl"
+    env = {
+        **os.environ,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "KERAS_BACKEND": "tensorflow",
+        "KERAS_HOME": str(tmp / "keras"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+        "MPLBACKEND": "agg",
+        "WC_LOG": str(log),
+    }
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env, cwd=str(tmp))
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        k = Kernel(km, kc, log)
+        reply = k.execute(PRELUDE, timeout=180)
+        assert reply["status"] == "ok", reply
+        yield k
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_kernel_supports_subshells(kernel: Kernel) -> None:
+    info = kernel.kc.kernel_info(reply=True)["content"]
+    assert "kernel subshells" in info.get("supported_features", [])
+
+
+def test_stop_and_patience_during_blocking_fit_on_a_subshell(kernel: Kernel) -> None:
+    subshell = kernel.create_subshell()
+    setup = kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=50, restore_best_weights=True)\n"
+        "panel = panel_for(controller, 'a')\n"
+        "plain = ipywidgets.Button(description='not routed')\n"
+        "plain.on_click(lambda b: log('a-plain'))\n"
+        "print(json.dumps({'stop': panel.stop_button.model_id, 'slider': panel.patience_slider.model_id,\n"
+        "                  'plain': plain.model_id, 'routed': panel.routed,\n"
+        "                  'support': event_support().sentence, 'state': panel.state}))"
+    )
+    assert setup["status"] == "ok", setup
+    ids = json.loads(setup["stdout"])
+    assert ids["routed"] is True and ids["state"] == "waiting"
+    assert ids["support"].startswith("Stop and patience act during fit")
+    fit_id = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=True)\n"
+        "model, rec = model_for(0.003), Recorder()\n"
+        "history = model.fit(x, y, validation_data=(xv, yv), epochs=2000, batch_size=8, verbose=0,\n"
+        "                    callbacks=[rec, controller])\n"
+        "s = controller.snapshot()\n"
+        "print(json.dumps({'reason': s.stop_reason, 'epochs': len(history.epoch), 'state': panel.state,\n"
+        "                  'status': panel.status_line, 'patience': controller.patience,\n"
+        "                  'restored': rec.best_weights is not None and same(model.get_weights(), rec.best_weights),\n"
+        "                  'disabled': panel.stop_button.disabled}))\n"
+        "log('a-done')"
+    )
+    kernel.wait_for("epoch", epoch=3)  # fit is past tracing and running
+
+    sent = kernel.comm_msg(ids["slider"], _value(2), subshell)
+    row = kernel.wait_for("a-slider", value=2)
+    slider_latency = row["t"] - sent
+    assert row["patience"] == 2 and row["thread"].startswith("subshell")
+
+    kernel.comm_msg(ids["plain"], CLICK, subshell)  # stock routing: to the busy main shell
+    time.sleep(1.0)
+    assert not [r for r in kernel.rows() if r["ev"] == "a-plain"], "an unrouted click ran during fit"
+    sent = kernel.comm_msg(ids["stop"], CLICK, subshell)
+    row = kernel.wait_for("a-stop")
+    click_latency = row["t"] - sent
+    assert row["thread"].startswith("subshell")
+    stop = kernel.wait_for("a-snap", reason="stopped by hand")
+    result = kernel.finish(fit_id)
+    assert result["status"] == "ok", result
+    out = json.loads(result["stdout"])
+    assert out["reason"] == "stopped by hand" and out["epochs"] < 2000
+    assert out["restored"] and out["patience"] == 2 and out["disabled"] is True
+    assert out["status"].startswith("stopped by hand at epoch") and out["state"] == "stopped"
+    plain = kernel.wait_for("a-plain")  # handled only once the cell was over
+    assert plain["thread"] == "MainThread" and plain["t"] > kernel.wait_for("a-done")["t"]
+    print(f"slider {slider_latency:.3f} s, click {click_latency:.3f} s, stop applied "
+          f"{stop['t'] - sent:.3f} s after the click")  # fmt: skip
+    assert slider_latency < LATENCY and click_latency < LATENCY
+
+
+def test_interrupt_during_fit_is_graceful_and_restores_best_weights(kernel: Kernel) -> None:
+    kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=500, restore_best_weights=True)\n"
+        "panel = panel_for(controller, 'b')"
+    )
+    fit_id = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=False)\n"
+        "model, rec = model_for(0.02), Recorder()\n"
+        "history = model.fit(x, y, validation_data=(xv, yv), epochs=2000, batch_size=8, verbose=0,\n"
+        "                    callbacks=[rec, controller])\n"
+        "s = controller.snapshot()\n"
+        "print(json.dumps({'reason': s.stop_reason, 'epochs': len(history.epoch), 'best_epoch': rec.best_epoch,\n"
+        "                  'restored': same(model.get_weights(), rec.best_weights),\n"
+        "                  'moved': not same(rec.final, rec.best_weights), 'status': panel.status_line,\n"
+        "                  'handler': __import__('signal').getsignal(2) is __import__('signal').default_int_handler}))"
+    )
+    kernel.wait_for("epoch", epoch=12)
+    sent = time.time()
+    kernel.km.interrupt_kernel()
+    stop = kernel.wait_for("b-snap", reason="interrupted")
+    result = kernel.finish(fit_id)
+    assert result["status"] == "ok", result  # no KeyboardInterrupt in the cell
+    out = json.loads(result["stdout"])
+    assert out["reason"] == "interrupted" and out["epochs"] < 2000
+    assert out["best_epoch"] < out["epochs"] and out["moved"] and out["restored"]
+    assert out["status"].startswith("interrupted at epoch") and out["handler"] is True
+    print(f"interrupt -> stop applied in {stop['t'] - sent:.3f} s")
+    assert stop["t"] - sent < 2.0
+
+    busy = kernel.kc.execute("time.sleep(30)")  # outside fit: Interrupt behaves as usual
+    time.sleep(0.5)
+    kernel.km.interrupt_kernel()
+    reply = kernel.finish(busy, timeout=20)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+
+
+def test_plain_fit_that_raises_marks_the_panel_failed(kernel: Kernel) -> None:
+    reply = kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=5)\n"
+        "panel = panel_for(controller, 'c')\n"
+        "x, y, xv, yv = data(learnable=True)\n"
+        "model_for(0.003).fit(x, y, validation_data=(xv, yv), epochs=5, verbose=0, callbacks=[controller, Boom()])"
+    )
+    assert reply["status"] == "error" and reply["ename"] == "ValueError" and reply["evalue"] == "boom"
+    after = kernel.execute(
+        "import signal\n"
+        "print(json.dumps({'status': panel.status_line, 'state': panel.state, 'running': controller.running,\n"
+        "                  'disabled': panel.stop_button.disabled,\n"
+        "                  'handler': signal.getsignal(signal.SIGINT) is signal.default_int_handler}))"
+    )
+    out = json.loads(after["stdout"])
+    assert out == {"status": "failed: ValueError: boom", "state": "failed", "running": False,
+                   "disabled": True, "handler": True}  # fmt: skip
+
+
+def test_fit_async_handles_clicks_without_subshells_and_keeps_output_in_the_cell(kernel: Kernel) -> None:
+    setup = kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=500, restore_best_weights=True)\n"
+        "panel = panel_for(controller, 'd')\n"
+        "class Talk(keras.callbacks.Callback):\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n"
+        "        print(f'talk epoch {epoch + 1} on {threading.current_thread().name}')\n"
+        "        if epoch == 0:\n"
+        "            warnings.warn('wc-warning-from-fit')\n"
+        "print(json.dumps({'stop': panel.stop_button.model_id}))"
+    )
+    ids = json.loads(setup["stdout"])
+    cell = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=True)\n"
+        "model = model_for(0.003)\n"
+        "history = await fit_async(model, x, y, validation_data=(xv, yv), epochs=2000, batch_size=8,\n"
+        "                          verbose=2, callbacks=[controller, Talk()])\n"
+        "print('RESULT', json.dumps({'reason': controller.snapshot().stop_reason, 'epochs': len(history.epoch),\n"
+        "                            'type': type(history).__name__}))"
+    )
+    kernel.wait_for("d-snap", epoch=3)
+    sent = kernel.comm_msg(ids["stop"], CLICK, None)  # a front end without subshells
+    row = kernel.wait_for("d-stop")
+    latency = row["t"] - sent
+    assert row["thread"] == "MainThread"
+    result = kernel.finish(cell)
+    assert result["status"] == "ok", result
+    out = json.loads(result["stdout"].split("RESULT", 1)[1])
+    assert out["reason"] == "stopped by hand" and out["type"] == "History" and out["epochs"] < 2000
+    assert "talk epoch 1 on " in result["stdout"] and "on MainThread" not in result["stdout"]
+    assert "Epoch 1/2000" in result["stdout"]  # Keras' own progress lines
+    assert "wc-warning-from-fit" in result["stderr"]
+    print(f"fit_async click handled in {latency:.3f} s")
+    assert latency < LATENCY
+
+    failed = kernel.execute(
+        "await fit_async(model_for(0.003), x, y, validation_data=(xv, yv), epochs=5, verbose=0,\n"
+        "                callbacks=[controller, Boom()])"
+    )
+    assert failed["status"] == "error" and failed["ename"] == "ValueError" and failed["evalue"] == "boom"
+    after = kernel.execute("print(panel.status_line)")
+    assert after["stdout"].strip() == "failed: ValueError: boom"
+
+
+def test_interrupt_during_fit_async_is_graceful(kernel: Kernel) -> None:
+    kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=500, restore_best_weights=True)\n"
+        "panel = panel_for(controller, 'e')"
+    )
+    cell = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=False)\n"
+        "model, rec = model_for(0.02), Recorder()\n"
+        "history = await fit_async(model, x, y, validation_data=(xv, yv), epochs=2000, batch_size=8,\n"
+        "                          verbose=0, callbacks=[rec, controller])\n"
+        "print(json.dumps({'reason': controller.snapshot().stop_reason, 'epochs': len(history.epoch),\n"
+        "                  'restored': same(model.get_weights(), rec.best_weights),\n"
+        "                  'handler': __import__('signal').getsignal(2).__name__}))"
+    )
+    kernel.wait_for("e-snap", epoch=5)
+    sent = time.time()
+    kernel.km.interrupt_kernel()
+    stop = kernel.wait_for("e-snap", reason="interrupted")
+    result = kernel.finish(cell)
+    assert result["status"] == "ok", result
+    out = json.loads(result["stdout"])
+    assert out["reason"] == "interrupted" and out["epochs"] < 2000 and out["restored"]
+    assert out["handler"] == "handle_sigint"  # ipykernel's own async-cell handler is back
+    print(f"interrupt during fit_async -> stop applied in {stop['t'] - sent:.3f} s")
+    assert stop["t"] - sent < 2.0

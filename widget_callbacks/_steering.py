@@ -1,0 +1,524 @@
+"""Getting the user's events to a controller while ``model.fit`` blocks the cell.
+
+- Kernel subshells (ipykernel >= 7, JupyterLab >= 4.4, Notebook >= 7.4): control comm
+  messages run on a subshell thread; ``route_comm_to_subshell`` undoes ipykernel 7.4's
+  "reply to the last publisher" routing for our control comms.
+- SIGINT (main thread only): ``GracefulInterrupt``/``Steering`` make the first
+  Interrupt a graceful stop; a second one behaves as before (``KeyboardInterrupt``).
+- An async cell: ``await fit_async(...)`` runs ``fit`` in a worker thread, and
+  ipykernel handles comm messages during the await, in any front end.
+
+No ipywidgets import; ipykernel and IPython are imported lazily and feature-detected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import signal
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Callable, Protocol
+
+from widget_callbacks._core.state import StoppingSnapshot
+
+__all__ = [
+    "EventDelivery", "EventSupport", "GracefulInterrupt", "Steering", "describe_event_support",
+    "enable_steering", "event_support", "fit_async", "graceful_interrupts", "route_comm_to_subshell",
+]  # fmt: skip
+
+
+class SteerableController(Protocol):
+    """The part of ``EarlyStoppingController`` this module uses (thread-safe)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def mark_interrupted(self) -> None: ...
+
+    def mark_failed(self, message: str) -> None: ...
+
+    def add_listener(self, fn: Callable[[StoppingSnapshot], None]) -> Callable[[], None]: ...
+
+
+# --------------------------------------------------------------------------- comm routing
+
+_subshell_traffic_seen = threading.Event()  # a control comm message arrived tagged for a subshell
+_async_fits = 0
+_async_fits_lock = threading.Lock()
+_SIGNAL_TICK = 0.1  # seconds between wake-ups of the main thread in fit_async
+
+
+def _frontend_choice(data: Any, default: str | None) -> str | None:
+    """Replacement for ``BaseComm._reply_subshell_for``: keep the front end's subshell."""
+    if default is not None:
+        _subshell_traffic_seen.set()
+    return default
+
+
+def _kernel() -> Any | None:
+    """The running ipykernel ``Kernel`` of this process, or ``None``."""
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:
+        return None
+    try:
+        return Kernel.instance() if Kernel.initialized() else None
+    except Exception:  # a half-initialised kernel or an exotic embedding
+        return None
+
+
+def _routing_method_patchable(comm_class: type) -> bool:
+    """Whether ``comm_class`` has ipykernel 7.4's ``_reply_subshell_for(data, default)``."""
+    method = getattr(comm_class, "_reply_subshell_for", None)
+    if method is None or not callable(method):
+        return False
+    try:
+        params = list(inspect.signature(method).parameters)
+    except (TypeError, ValueError):
+        return False
+    return params == ["self", "data", "default"]
+
+
+def _patch_comm(comm: Any) -> bool:
+    """Route ``comm``'s incoming messages to the subshell the front end chose."""
+    if comm is None or not _routing_method_patchable(type(comm)):
+        return False
+    comm._reply_subshell_for = _frontend_choice  # this instance only
+    return True
+
+
+def route_comm_to_subshell(widget: Any) -> bool:
+    """Let a control widget's comm messages run on the front end's kernel subshell.
+
+    ipykernel 7.4 routes a comm's messages to the shell that last published on it:
+    for a widget made in a cell or updated during ``fit``, the busy main shell. This
+    overrides ``_reply_subshell_for`` (private, feature-detected) on this comm only,
+    so the subshell in the message header is used. Only for widgets whose handlers
+    touch thread-safe state.
+
+    Args:
+        widget: an ipywidgets/anywidget widget (anything with a ``comm`` attribute).
+
+    Returns:
+        ``True`` if applied; ``False`` outside a kernel, without subshells (6.x), or
+        without that routing (7.0 to 7.3 honour the front end's subshell already).
+
+    Example:
+
+    ```python
+    button = ipywidgets.Button(description="Stop")
+    route_comm_to_subshell(button)
+    ```
+    """
+    kernel = _kernel()
+    if kernel is None or not getattr(kernel, "_supports_kernel_subshells", False):
+        return False
+    return _patch_comm(getattr(widget, "comm", None))
+
+
+# --------------------------------------------------------------------------- event support
+
+
+class EventDelivery(str, enum.Enum):
+    """How clicks on the controls reach a running ``fit``."""
+
+    SUBSHELL = "subshell"  # a front end uses subshells: controls act during fit
+    MAYBE_SUBSHELL = "maybe-subshell"  # the kernel can; the front end not seen doing it yet
+    ASYNC = "async"  # a fit_async is being awaited: controls act during fit
+    AFTER_CELL = "after-cell"  # clicks wait for the busy cell
+    NO_KERNEL = "no-kernel"  # not in a Jupyter kernel
+
+
+_SENTENCES: dict[EventDelivery, str] = {
+    EventDelivery.SUBSHELL: "Stop and patience act during fit (kernel subshell).",
+    EventDelivery.MAYBE_SUBSHELL: (
+        "Stop acts during fit in front ends with kernel subshells (JupyterLab >= 4.4); "
+        "elsewhere after this cell: use Interrupt or fit_async."
+    ),
+    EventDelivery.ASYNC: "Stop and patience act during fit (awaited fit_async).",
+    EventDelivery.AFTER_CELL: "Stop acts after this cell: use Interrupt or fit_async.",
+    EventDelivery.NO_KERNEL: "Not in a Jupyter kernel: steer the controller from code.",
+}
+
+
+@dataclass(frozen=True)
+class EventSupport:
+    """Which mechanisms can deliver events during a blocking ``fit`` here.
+
+    Args:
+        in_kernel: running inside an ipykernel kernel.
+        ipykernel_version: its version, or ``None``.
+        kernel_subshells: the kernel runs subshell threads (ipykernel >= 7).
+        comm_routing: control comms can be routed to subshells (7.4's override
+            applies, or the kernel needs none).
+        frontend_subshells: ``True`` once a front end created a subshell or sent a
+            control message on one; ``None`` when not (yet) seen.
+        sigint: a SIGINT handler can be installed (the caller is the main thread).
+        async_fit: a ``fit_async`` is being awaited now.
+    """
+
+    in_kernel: bool
+    ipykernel_version: str | None
+    kernel_subshells: bool
+    comm_routing: bool
+    frontend_subshells: bool | None
+    sigint: bool
+    async_fit: bool
+
+    @property
+    def delivery(self) -> EventDelivery:
+        """The mechanism controls rely on, best first."""
+        if not self.in_kernel:
+            return EventDelivery.NO_KERNEL
+        if self.async_fit:
+            return EventDelivery.ASYNC
+        if self.kernel_subshells and self.comm_routing:
+            return EventDelivery.SUBSHELL if self.frontend_subshells else EventDelivery.MAYBE_SUBSHELL
+        return EventDelivery.AFTER_CELL
+
+    @property
+    def sentence(self) -> str:
+        """One sentence for the controls' status line."""
+        return _SENTENCES[self.delivery]
+
+
+def event_support() -> EventSupport:
+    """Detect how events reach a running ``fit`` in this process; see ``EventSupport``.
+
+    Example: ``if event_support().delivery is EventDelivery.AFTER_CELL: ...``
+    """
+    with _async_fits_lock:
+        async_fit = _async_fits > 0
+    on_main = threading.current_thread() is threading.main_thread()
+    kernel = _kernel()
+    if kernel is None:
+        return EventSupport(False, None, False, False, None, on_main, async_fit)
+    try:
+        import ipykernel
+
+        version: str | None = str(ipykernel.__version__)
+    except Exception:
+        version = None
+    subshells = bool(getattr(kernel, "_supports_kernel_subshells", False))
+    routing = False
+    frontend: bool | None = True if _subshell_traffic_seen.is_set() else None
+    if subshells:
+        try:
+            from ipykernel.comm.comm import BaseComm
+
+            has_method = hasattr(BaseComm, "_reply_subshell_for")
+            routing = not has_method or _routing_method_patchable(BaseComm)
+        except Exception:
+            routing = False
+        try:
+            if kernel.shell_channel_thread.manager.list_subshell():
+                frontend = True
+        except Exception:
+            pass
+    return EventSupport(True, version, subshells, routing, frontend, on_main, async_fit)
+
+
+def describe_event_support() -> str:
+    """One sentence saying when the controls act, e.g. after the cell or during fit.
+
+    Example: ``describe_event_support()`` gives, in VS Code,
+    ``"Stop acts after this cell: use Interrupt or fit_async."``
+    """
+    return event_support().sentence
+
+
+# --------------------------------------------------------------------------- SIGINT
+
+
+class GracefulInterrupt:
+    """A SIGINT handler that turns the first Interrupt into a graceful stop.
+
+    The first SIGINT calls ``mark_interrupted()`` (it only assigns an attribute: safe
+    in a signal handler): ``fit`` stops after the current batch and restores the best
+    weights. A second SIGINT gets the previous handler's behaviour (in a kernel,
+    ``KeyboardInterrupt``). ``install``/``uninstall`` are no-ops off the main thread.
+
+    Args:
+        *controllers: ``EarlyStoppingController`` instances to stop.
+
+    Example:
+
+    ```python
+    guard = GracefulInterrupt(controller)
+    guard.install()  # then fit, then, in a finally:
+    guard.uninstall()
+    ```
+    """
+
+    def __init__(self, *controllers: SteerableController) -> None:
+        self._controllers = controllers
+        self._previous: Any = None
+        self._installed = False
+        self._interrupts = 0
+
+    @property
+    def installed(self) -> bool:
+        """Whether this handler is installed now."""
+        return self._installed
+
+    def install(self) -> bool:
+        """Install the handler; returns ``False`` off the main thread."""
+        if self._installed:
+            return True
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        try:
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        except (ValueError, OSError):  # an embedding without signals
+            return False
+        self._interrupts = 0
+        self._installed = True
+        return True
+
+    def uninstall(self) -> None:
+        """Restore the previous handler (unless someone replaced ours since)."""
+        if not self._installed or threading.current_thread() is not threading.main_thread():
+            return
+        self._installed = False
+        if signal.getsignal(signal.SIGINT) == self._handle:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self) -> GracefulInterrupt:
+        self.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninstall()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self._interrupts += 1
+        if not self._installed or self._interrupts > 1:
+            self._delegate(signum, frame)
+            return
+        for controller in self._controllers:
+            controller.mark_interrupted()
+
+    def _delegate(self, signum: int, frame: FrameType | None) -> None:
+        previous = self._previous
+        if previous is signal.SIG_IGN:
+            return
+        if callable(previous):
+            previous(signum, frame)
+            return
+        raise KeyboardInterrupt  # SIG_DFL / unknown: what Python's default handler does
+
+
+def graceful_interrupts(*controllers: SteerableController) -> GracefulInterrupt:
+    """A ``GracefulInterrupt`` for a ``with`` block (installed on entry, restored on exit).
+
+    Example:
+
+    ```python
+    with graceful_interrupts(controller):
+        model.fit(x, y, epochs=100, callbacks=[controller])
+    ```
+    """
+    return GracefulInterrupt(*controllers)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# --------------------------------------------------------------------------- plain fit in a cell
+
+
+class Steering:
+    """Graceful Interrupt and failure detection for a plain ``model.fit`` in a cell.
+
+    A controller listener: at train begin on the main thread it installs a
+    ``GracefulInterrupt`` and an IPython ``post_run_cell`` hook; train end undoes both.
+    When ``fit`` raises, Keras skips ``on_train_end``: the hook (not run for ``silent``
+    executions) restores the handler and calls ``mark_failed("Type: message")``; the
+    exception reaches the cell unchanged. Fits on other threads are left alone.
+
+    Args:
+        controller: the ``EarlyStoppingController`` to steer.
+
+    Example:
+
+    ```python
+    steering = enable_steering(controller)
+    model.fit(x, y, epochs=100, callbacks=[controller])  # Interrupt stops gracefully
+    steering.detach()
+    ```
+    """
+
+    def __init__(self, controller: SteerableController) -> None:
+        self._controller = controller
+        self._guard = GracefulInterrupt(controller)
+        self._active = False
+        self._shell: Any = None
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = controller.add_listener(self._on_snapshot)
+
+    def detach(self) -> None:
+        """Stop steering this controller (restores the handler if installed)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._finish()
+        _STEERINGS.pop(self._controller, None)
+
+    def _on_snapshot(self, snapshot: StoppingSnapshot) -> None:
+        running = bool(self._controller.running)
+        # A run's first snapshot has no epoch and no stop yet; it also marks a new run
+        # after a fit that raised outside IPython (no post_run_cell to clean up).
+        fresh = snapshot.last_epoch is None and snapshot.stop_reason is None
+        with self._lock:
+            begin = running and (fresh or not self._active)
+            end = self._active and not running
+            self._active = running
+        if begin and threading.current_thread() is threading.main_thread():
+            self._guard.uninstall()  # a stale handler from an aborted run
+            self._guard.install()
+            self._register_cell_hook()
+        elif end:
+            self._finish()
+
+    def _finish(self) -> None:
+        with self._lock:
+            self._active = False
+        self._guard.uninstall()
+        self._unregister_cell_hook()
+
+    def _register_cell_hook(self) -> None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        if shell is None or self._shell is not None:
+            return
+        shell.events.register("post_run_cell", self._post_run_cell)
+        self._shell = shell
+
+    def _unregister_cell_hook(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            try:
+                shell.events.unregister("post_run_cell", self._post_run_cell)
+            except ValueError:
+                pass
+
+    def _post_run_cell(self, result: Any) -> None:
+        """The cell that ran ``fit`` ended; on_train_end did not run if still running.
+
+        Not ``post_execute``: the ``comm`` package fires that around every comm
+        message, on whatever thread handles it. A cell ending on a subshell thread
+        is not the one running ``fit`` on the main thread: ignored.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._finish()
+        if not self._controller.running:
+            return
+        error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        if error is not None:
+            self._controller.mark_failed(_describe(error))
+        else:
+            self._controller.mark_failed("fit ended without on_train_end (exception caught in the cell)")
+
+
+_STEERINGS: weakref.WeakKeyDictionary[Any, Steering] = weakref.WeakKeyDictionary()
+_STEERINGS_LOCK = threading.Lock()
+
+
+def enable_steering(controller: SteerableController) -> Steering:
+    """Attach ``Steering`` to ``controller`` once; later calls return the same one.
+
+    Args:
+        controller: the ``EarlyStoppingController`` to steer.
+
+    Example: ``enable_steering(controller)``, then ``model.fit(..., callbacks=[controller])``.
+    """
+    with _STEERINGS_LOCK:
+        steering = _STEERINGS.get(controller)
+        if steering is None:
+            steering = Steering(controller)
+            _STEERINGS[controller] = steering
+        return steering
+
+
+# --------------------------------------------------------------------------- fit_async
+
+
+def _controllers_in(callbacks: Any) -> list[SteerableController]:
+    if callbacks is None:
+        return []
+    items = getattr(callbacks, "callbacks", callbacks)  # a keras CallbackList
+    if not isinstance(items, Sequence):
+        items = list(items)
+    return [
+        cb
+        for cb in items
+        if callable(getattr(cb, "mark_interrupted", None)) and callable(getattr(cb, "mark_failed", None))
+    ]
+
+
+async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any) -> Any:
+    """Run ``model.fit`` in a worker thread so the cell's widgets act during training.
+
+    ipykernel handles comm messages (Stop, patience) during the await, with or without
+    subshells. Output, progress bar and warnings land in the awaiting cell. Interrupt
+    stops gracefully (a handler on the main thread around the await); a second one
+    cancels the await, and the worker stops after its current batch.
+
+    Args:
+        model: a compiled Keras model.
+        *args: positional arguments of ``model.fit`` (``x``, ``y``, ...).
+        callbacks: ``model.fit``'s callbacks, passed by keyword. Controllers among
+            them are marked interrupted on Interrupt and failed if ``fit`` raises.
+            Defaults to `None`.
+        **kwargs: other keyword arguments of ``model.fit``.
+
+    Returns:
+        The ``History`` returned by ``model.fit``. Exceptions propagate unchanged.
+
+    Example:
+
+    ```python
+    history = await fit_async(model, x, y, epochs=50, callbacks=[controller])
+    ```
+    """
+    global _async_fits
+    controllers = _controllers_in(callbacks)
+    guard = GracefulInterrupt(*controllers)
+    guard.install()
+    with _async_fits_lock:
+        _async_fits += 1
+    try:
+        task = asyncio.ensure_future(
+            asyncio.to_thread(model.fit, *args, callbacks=callbacks, **kwargs)
+        )
+        while not task.done():
+            # Wake the main thread now and then: a Python signal handler only runs
+            # when the main thread executes bytecode, not while it sleeps in select().
+            await asyncio.wait({task}, timeout=_SIGNAL_TICK)
+        return task.result()
+    except asyncio.CancelledError:
+        for controller in controllers:
+            if controller.running:
+                controller.mark_interrupted()
+        raise
+    except Exception as error:
+        for controller in controllers:
+            if controller.running:
+                controller.mark_failed(_describe(error))
+        raise
+    finally:
+        with _async_fits_lock:
+            _async_fits -= 1
+        guard.uninstall()
