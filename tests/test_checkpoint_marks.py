@@ -69,7 +69,9 @@ def _epoch_of(path: str) -> int:
 
 
 @pytest.mark.parametrize("position", ["first", "last"])
-def test_every_epoch_records_match_files(model: keras.Model, data: dict[str, Any], tmp_path: Path, position: str) -> None:
+def test_every_epoch_records_match_files(
+    model: keras.Model, data: dict[str, Any], tmp_path: Path, position: str
+) -> None:
     folder = tmp_path / "ckpt"
     checkpoint = keras.callbacks.ModelCheckpoint(str(folder / "ep{epoch:02d}.weights.h5"), save_weights_only=True)
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
@@ -106,14 +108,20 @@ def test_save_best_only_records_only_the_improvements(
     assert [r.path for r in watcher.records] == _on_disk(folder) and list(watcher.records) == seen
 
 
-def test_one_path_overwritten_is_recorded_at_every_write(model: keras.Model, data: dict[str, Any], tmp_path: Path) -> None:
+def test_one_path_overwritten_is_recorded_at_every_write(
+    model: keras.Model, data: dict[str, Any], tmp_path: Path
+) -> None:
     path = tmp_path / "best.weights.h5"
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(path), monitor="score", mode="max", save_weights_only=True, save_best_only=True
     )
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
     _fit(model, data, [Scores([0.1, 0.5, 0.4, 0.9, 0.9]), checkpoint], epochs=5)
-    assert [(r.epoch, r.value, r.monitor) for r in watcher.records] == [(1, 0.1, "score"), (2, 0.5, "score"), (4, 0.9, "score")]
+    assert [(r.epoch, r.value, r.monitor) for r in watcher.records] == [
+        (1, 0.1, "score"),
+        (2, 0.5, "score"),
+        (4, 0.9, "score"),
+    ]
     assert {r.path for r in watcher.records} == {str(path)} and _on_disk(tmp_path) == [str(path)]
 
 
@@ -157,7 +165,9 @@ class HiddenSaveModel(keras.callbacks.ModelCheckpoint):
 
 
 @pytest.mark.parametrize("save_freq", ["epoch", 5])
-def test_fallback_without_save_model(model: keras.Model, data: dict[str, Any], tmp_path: Path, save_freq: Any) -> None:
+def test_fallback_without_save_model(
+    model: keras.Model, data: dict[str, Any], tmp_path: Path, save_freq: Any
+) -> None:
     folder = tmp_path / "fallback"
     name = "ep{epoch:02d}.weights.h5" if save_freq == "epoch" else "ep{epoch:02d}-b{batch}.weights.h5"
     checkpoint = HiddenSaveModel(str(folder / name), save_weights_only=True, save_freq=save_freq)
@@ -210,3 +220,13 @@ def test_rejects_what_is_not_a_model_checkpoint() -> None:
     watcher = CheckpointWatcher(keras.callbacks.ModelCheckpoint("x.keras"))
     with pytest.raises(TypeError, match="fn must be callable"):
         watcher.add_listener("no")  # type: ignore[arg-type]
+
+
+def test_a_deep_copy_of_a_watched_checkpoint_is_plain(tmp_path: Path) -> None:
+    import copy
+
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "x.weights.h5"), save_weights_only=True)
+    CheckpointWatcher.for_checkpoint(checkpoint)
+    clone = copy.deepcopy(checkpoint)
+    assert clone._save_model.__self__ is clone  # the class's method, bound to the copy
+    assert checkpoint._save_model.__wrapped__.__self__ is checkpoint

@@ -280,3 +280,15 @@ def test_core_imports_neither_keras_nor_ipywidgets() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_rule_and_log_survive_deepcopy() -> None:
+    import copy
+
+    rule = StoppingRule(monitor="loss", patience=1)
+    run(rule, [2.0, 1.0])
+    clone = copy.deepcopy(rule)
+    clone.patience = 4
+    assert (clone.best, clone.best_epoch, rule.patience, clone.patience) == (1.0, 1, 1, 4)
+    log = CheckpointLog([CheckpointRecord(epoch=1, path="a")])
+    assert copy.deepcopy(log).records == log.records

@@ -64,7 +64,9 @@ class StubModel:
     def __init__(self) -> None:
         if not _METRICS:  # real metrics with a _direction, built once
             _METRICS.append(
-                MetricsList([keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.MeanAbsoluteError(name="mae")])
+                MetricsList(
+                    [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.MeanAbsoluteError(name="mae")]
+                )
             )
         self.metrics = list(_METRICS)
         self.stop_training = False

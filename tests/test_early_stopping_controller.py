@@ -51,7 +51,11 @@ class Script(keras.callbacks.Callback):
     """Injects a scripted ``score`` into the epoch logs, records weights and batches,
     and runs ``actions[(epoch, batch)]`` (0-based; batch ``None`` = epoch end)."""
 
-    def __init__(self, scores: Sequence[float] = (), actions: dict[tuple[int, int | None], Callable[[], Any]] | None = None):
+    def __init__(
+        self,
+        scores: Sequence[float] = (),
+        actions: dict[tuple[int, int | None], Callable[[], Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.scores, self.actions = list(scores), actions or {}
         self.weights: list[list[np.ndarray]] = []
@@ -172,7 +176,8 @@ def test_patience_lowered_below_wait_stops_at_next_epoch_end(model: keras.Model,
 def test_pause_holds_the_stop_until_released(model: keras.Model, data: Any) -> None:
     controller = EarlyStoppingController(monitor="score", mode="max", patience=1)
     controller.paused = True
-    script = Script(scores=[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], actions={(3, 4): lambda: setattr(controller, "paused", False)})
+    release = {(3, 4): lambda: setattr(controller, "paused", False)}
+    script = Script(scores=[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], actions=release)
     seen = _listen(controller)
     assert _fit(model, data, [script, controller], epochs=6) == 4
     assert [s.wait for s in seen if s.last_epoch][:4] == [0, 1, 2, 3]
@@ -286,8 +291,10 @@ def test_validation_of_the_steering_api() -> None:
         controller.set_patience(-3)
     with pytest.raises(TypeError, match="paused must be a bool"):
         controller.paused = "yes"  # type: ignore[assignment]
-    with pytest.raises(TypeError, match="reason must be a non-empty str"):
+    with pytest.raises(ValueError, match="reason must be a non-empty str"):
         controller.stop(reason="")
+    with pytest.raises(TypeError, match="reason must be a str. Received: reason=1 of type int"):
+        controller.stop(reason=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="fn must be callable"):
         controller.add_listener(3)  # type: ignore[arg-type]
     with pytest.warns(UserWarning, match="EarlyStoppingController mode 'up' is unknown, fallback to auto mode."):
@@ -296,12 +303,25 @@ def test_validation_of_the_steering_api() -> None:
 
 def test_missing_metric_warns_like_keras(model: keras.Model, data: Any) -> None:
     controller = EarlyStoppingController(monitor="val_loss")
-    with pytest.warns(UserWarning, match="Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss"):
+    message = "Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss"
+    with pytest.warns(UserWarning, match=message):
         assert _fit(model, data, [controller], epochs=2) == 2
     assert controller.snapshot().best is None
 
 
 def test_auto_mode_needs_a_known_direction(model: keras.Model, data: Any) -> None:
     controller = EarlyStoppingController(monitor="score")
-    with pytest.raises(ValueError, match="EarlyStoppingController callback received monitor=score, but Keras isn't able"):
+    message = "EarlyStoppingController callback received monitor=score, but Keras isn't able"
+    with pytest.raises(ValueError, match=message):
         _fit(model, data, [Script([1.0]), controller], epochs=1)
+
+
+def test_deepcopy_keeps_state_not_listeners() -> None:
+    import copy
+
+    controller = EarlyStoppingController(monitor="loss", patience=2)
+    controller.add_listener(lambda s: None)
+    clone = copy.deepcopy(controller)
+    clone.set_patience(5)
+    assert controller.patience == 2 and clone.patience == 5 and clone.monitor == "loss"
+    assert clone._listeners == [] and isinstance(clone, keras.callbacks.EarlyStopping)

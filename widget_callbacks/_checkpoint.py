@@ -37,6 +37,33 @@ def _file_state(path: str) -> _FileState | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+def _plain_method(checkpoint: Any, name: str) -> Any:
+    """``checkpoint.<name>`` as its class defines it, bound to ``checkpoint``."""
+    return getattr(type(checkpoint), name).__get__(checkpoint, type(checkpoint))
+
+
+class _Hook:
+    """A wrapped method kept on the checkpoint instance.
+
+    A deep copy or a pickle of the checkpoint gets the class's plain method
+    instead, so a copy never calls into the original (copies are not watched).
+    """
+
+    def __init__(self, checkpoint: Any, name: str, call: Callable[..., Any], original: Any) -> None:
+        self._checkpoint, self._name, self._call = checkpoint, name, call
+        self.__wrapped__ = original
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        copy = memo.get(id(self._checkpoint))
+        return self if copy is None else _plain_method(copy, self._name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_plain_method, (self._checkpoint, self._name))
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value)
@@ -178,16 +205,15 @@ class CheckpointWatcher:
     def _wrap(self, name: str, factory: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
         original = getattr(self._checkpoint, name)
         self._saved[name] = self._checkpoint.__dict__.get(name)
-        wrapper = factory(original)
-        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(self._checkpoint, name, wrapper)
+        setattr(self._checkpoint, name, _Hook(self._checkpoint, name, factory(original), original))
 
     def _wrap_save_model(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def _save_model(*args: Any, **kwargs: Any) -> Any:
             names = ("epoch", "batch", "logs")
             bound = dict(zip(names, args))
             bound.update({k: v for k, v in kwargs.items() if k in names})
-            return self._around(original, args, kwargs, bound.get("epoch"), bound.get("batch"), bound.get("logs"))
+            epoch, batch, logs = bound.get("epoch"), bound.get("batch"), bound.get("logs")
+            return self._around(original, args, kwargs, epoch, batch, logs)
 
         return _save_model
 

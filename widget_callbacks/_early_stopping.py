@@ -238,8 +238,10 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             reason: the ``stop_reason`` to report. Defaults to
                 ``STOP_BY_HAND`` (``"stopped by hand"``).
         """
-        if not isinstance(reason, str) or not reason:
-            raise TypeError(f"reason must be a non-empty str. Received: reason={reason!r}")
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str. Received: reason={reason!r} of type {type(reason).__name__}")
+        if not reason:
+            raise ValueError("reason must be a non-empty str. Received: reason=''")
         if self._running and self._stop_request is None and self._hand_stop is None:
             self._stop_request = reason
 
@@ -430,6 +432,18 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
                         RuntimeWarning,
                         stacklevel=2,
                     )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (``copy.deepcopy``, pickling) keep the configuration and state,
+        not the listeners: those belong to the original's displays."""
+        state = self.__dict__.copy()
+        del state["_listeners_lock"]
+        state["_listeners"], state["_warned_listeners"] = [], set()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._listeners_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (

@@ -99,6 +99,13 @@ class CheckpointLog:
             log.add(CheckpointRecord(**{k: item[k] for k in _FIELDS if k in item}))
         return log
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_records": list(self.records)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._records = list(state["_records"])
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)

@@ -306,6 +306,15 @@ class StoppingRule:
                 last_value_non_finite=self.last_value_non_finite,
             )
 
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def __repr__(self) -> str:
         return (
             f"StoppingRule(monitor={self.monitor!r}, patience={self._patience}, "
