@@ -223,3 +223,22 @@ def test_throttle_and_eta_with_a_fake_clock():
     tracker.begin_epoch(2)
     assert tracker.eta() == pytest.approx(90.0)
     assert tracker.as_dict()["epoch"] == 2
+
+
+def test_loss_panel_comes_first_whatever_the_log_order():
+    state = PlotState()
+    state.add_batch(0.5, {"accuracy": 0.3, "loss": 2.0})
+    state.add_epoch(1, {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.1})
+    assert state.panels == ["loss", "accuracy"]
+
+
+def test_a_completed_run_marks_its_last_epoch():
+    from widget_callbacks._core.state import STOP_COMPLETED
+
+    state = PlotState()
+    for epoch, value in enumerate([1.0, 0.5, 0.7], start=1):
+        state.add_epoch(epoch, {"val_loss": value})
+    state.set_stopping(_snapshot(best=0.5, best_epoch=2, last_epoch=3, stop_reason=STOP_COMPLETED,
+                                 restored_epoch=2))
+    assert stop_description(state.stopping) == "finished all epochs (epoch 3)<br>weights restored from epoch 2"
+    assert state.overlays()[1]["x"] == [3]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from widget_callbacks._core.checkpoints import CheckpointLog
-from widget_callbacks._core.monitor import MonitorRule
-from widget_callbacks._core.state import CheckpointRecord, StoppingSnapshot
-from widget_callbacks._core.stopping import EpochDecision, StoppingRule
+from .checkpoints import CheckpointLog
+from .monitor import MonitorRule
+from .state import CheckpointRecord, StoppingSnapshot
+from .stopping import EpochDecision, StoppingRule
 
 __all__ = [
     "CheckpointLog",

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
 
-from widget_callbacks._core.state import CheckpointRecord
+from .state import CheckpointRecord
 
 _FIELDS = tuple(f.name for f in fields(CheckpointRecord))
 

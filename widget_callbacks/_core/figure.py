@@ -32,6 +32,11 @@ def text(value: str) -> str:
     return html.escape(str(value), quote=False)
 
 
+def _loss_first(logs: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Metrics in log order, but the loss family first, so its panel is the first one."""
+    return sorted(logs.items(), key=lambda item: metric_family(item[0]) != "loss")
+
+
 @dataclass
 class Update:
     """What changed in the traces.
@@ -108,7 +113,7 @@ class PlotState:
         """Adds one epoch's numeric metrics (1-based ``epoch``)."""
         self.history.add_epoch(epoch, logs)
         update = Update()
-        for name, value in logs.items():
+        for name, value in _loss_first(logs):
             finite = math.isfinite(value)
             update.merge(self._append(("epoch", name), [epoch], [value if finite else None]))
             if not finite:
@@ -120,7 +125,7 @@ class PlotState:
         update = Update()
         if not self.batch_curves:
             return update
-        for name, value in logs.items():
+        for name, value in _loss_first(logs):
             if name.startswith("val_") or not math.isfinite(value):
                 continue
             update.merge(self._append(("batch", name), [round(x, 4)], [value]))

@@ -131,8 +131,8 @@ def _stopping_marks(
         annotations.append(_label(x, y, stopping.last_epoch or 1,
                                   f"{_text(stopping.monitor)} is NaN/inf: no improvement",
                                   STOP_COLOR, top=0.9))
-    if stopping.stop_reason is not None and stopping.stopped_epoch is not None:
-        at = stopping.stopped_epoch
+    at = _end_epoch(stopping)
+    if stopping.stop_reason is not None and at is not None:
         completed = stopping.stop_reason == STOP_COMPLETED
         color = PAUSED_COLOR if completed else STOP_COLOR
         shapes.append(_domain_vline(x, y, at, color, "solid"))
@@ -140,10 +140,15 @@ def _stopping_marks(
     return shapes, annotations
 
 
+def _end_epoch(stopping: StoppingSnapshot) -> int | None:
+    """The epoch training ended at: where it was stopped, else the last epoch seen."""
+    return stopping.stopped_epoch if stopping.stopped_epoch is not None else stopping.last_epoch
+
+
 def stop_description(stopping: StoppingSnapshot) -> str:
     """``"stopped by hand at epoch 4, batch 12<br>weights restored from epoch 3"``."""
     reason = stopping.stop_reason or ""
-    at = f"epoch {stopping.stopped_epoch}"
+    at = f"epoch {_end_epoch(stopping)}"
     if reason == STOP_BY_HAND and stopping.stopped_batch is not None:
         words = f"{reason} at {at}, batch {stopping.stopped_batch}"
     elif reason == STOP_COMPLETED:
@@ -174,12 +179,13 @@ def build_overlays(
                        "line": {"color": "white", "width": 1}},
             "meta": {"role": "best"},
         })
-    if stopping.stop_reason is not None and stopping.stopped_epoch is not None:
-        value = history.value(stopping.monitor, stopping.stopped_epoch)
+    end = _end_epoch(stopping)
+    if stopping.stop_reason is not None and end is not None:
+        value = history.value(stopping.monitor, end)
         if value is not None and math.isfinite(value):
             overlays.append({
                 "type": "scatter", "mode": "markers", "name": "stop", "showlegend": False,
-                "x": [stopping.stopped_epoch], "y": [value], "xaxis": x, "yaxis": y,
+                "x": [end], "y": [value], "xaxis": x, "yaxis": y,
                 "text": [stop_description(stopping)],
                 "hovertemplate": "%{text}<extra></extra>",
                 "marker": {"symbol": "square-x-open", "size": 13, "color": STOP_COLOR},

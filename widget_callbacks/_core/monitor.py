@@ -15,7 +15,7 @@ import numbers
 import struct
 from typing import Literal
 
-from widget_callbacks._core.state import Mode
+from .state import Mode
 
 #: How a metric's direction is told by the adapter: a compiled metric's
 #: ``_direction`` in Keras is ``"up"`` (higher is better) or ``"down"``.

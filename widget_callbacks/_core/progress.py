@@ -83,6 +83,8 @@ class ProgressTracker:
 
     def end_epoch(self) -> None:
         self._epochs_done += 1
+        if self.batches:
+            self.batch = self.batches
 
     @property
     def elapsed(self) -> float:

@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from widget_callbacks._core.monitor import MonitorRule, Precision
-from widget_callbacks._core.state import STOP_PATIENCE, StoppingSnapshot
+from .monitor import MonitorRule, Precision
+from .state import STOP_PATIENCE, StoppingSnapshot
 
 #: Why an epoch was not monitored: its value was missing, or it was a warm-up
 #: epoch (before ``start_from_epoch``).
