@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from ._checkpoint import CheckpointWatcher
+from ._controls import ControlPanel
+from ._dashboard import TrainingDashboard
 from ._early_stopping import EarlyStoppingController
 from ._widget import LivePlot
+from ._steering import fit_async
 from .callbacks import LivePlotCallback
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointWatcher",
+    "ControlPanel",
     "EarlyStoppingController",
     "LivePlot",
     "LivePlotCallback",
+    "TrainingDashboard",
+    "fit_async",
     "__version__",
 ]

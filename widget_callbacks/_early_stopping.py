@@ -19,8 +19,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from widget_callbacks._core.monitor import Direction
-from widget_callbacks._core.state import (
+from ._core.monitor import Direction
+from ._core.state import (
     STOP_BY_HAND,
     STOP_COMPLETED,
     STOP_FAILED,
@@ -30,7 +30,7 @@ from widget_callbacks._core.state import (
     STOP_PATIENCE,
     StoppingSnapshot,
 )
-from widget_callbacks._core.stopping import StoppingRule
+from ._core.stopping import StoppingRule
 
 try:  # Keras prints its callback messages with this (stdout or absl logging).
     from keras.src.utils.io_utils import print_msg as _print_msg
@@ -270,6 +270,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             "stopped_epoch": None if last is None else last + 1,
             "stopped_batch": None,
             "restored_epoch": None,
+            "failure": self.failure_message,
         }
         self._publish()
 
@@ -438,12 +439,29 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         not the listeners: those belong to the original's displays."""
         state = self.__dict__.copy()
         del state["_listeners_lock"]
+        state.pop("_controls", None)  # widgets belong to the original's displays
         state["_listeners"], state["_warned_listeners"] = [], set()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._listeners_lock = threading.Lock()
+
+    @property
+    def controls(self) -> Any:
+        """The `ControlPanel` (Stop, patience, pause) for this controller, made once.
+
+        Displaying the controller displays it.
+        """
+        panel = self.__dict__.get("_controls")
+        if panel is None:
+            from ._controls import ControlPanel
+
+            panel = self.__dict__["_controls"] = ControlPanel(self)
+        return panel
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.controls._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         return (

@@ -39,6 +39,8 @@ class StoppingSnapshot:
         stop_reason: one of the ``STOP_*`` strings, or ``None``.
         restored_epoch: 1-based epoch whose weights were restored, or ``None``.
         last_value_non_finite: the last monitored value was NaN or inf.
+        failure: what ``fit`` raised (``"ValueError: ..."``) when ``stop_reason`` is
+            ``STOP_FAILED``, else ``None``.
     """
 
     monitor: str
@@ -55,6 +57,7 @@ class StoppingSnapshot:
     stop_reason: str | None = None
     restored_epoch: int | None = None
     last_value_non_finite: bool = False
+    failure: str | None = None
 
     @property
     def epochs_left(self) -> int | None:
