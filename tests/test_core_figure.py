@@ -242,3 +242,11 @@ def test_a_completed_run_marks_its_last_epoch():
                                  restored_epoch=2))
     assert stop_description(state.stopping) == "finished all epochs (epoch 3)<br>weights restored from epoch 2"
     assert state.overlays()[1]["x"] == [3]
+
+
+def test_after_the_run_the_band_ends_at_the_last_epoch():
+    from widget_callbacks._core.state import STOP_COMPLETED
+
+    snap = _snapshot(best_epoch=39, patience=5, last_epoch=40, stop_reason=STOP_COMPLETED)
+    band = next(s for s in build_layout(["loss"], snap)["shapes"] if s["type"] == "rect")
+    assert (band["x0"], band["x1"]) == (39, 40)

@@ -45,7 +45,7 @@ def test_fresh_plot_state_is_waiting_with_empty_axes():
     plot = LivePlot()
     assert plot.progress["status"] == "waiting"
     assert set(plot.progress) == set(PROGRESS_KEYS)
-    assert plot.traces == [] and plot.layout["xaxis"]["title"]["text"] == "epoch"
+    assert plot.traces == [] and plot.plot_layout["xaxis"]["title"]["text"] == "epoch"
     assert plot.callback is plot.callback
 
 

@@ -12,7 +12,8 @@ State a fresh view needs is kept in synced traits of ``LivePlot``:
   reloaded mid-run, asks the kernel for the widget state and gets every point.
   The list is reassigned (and so resent whole) only when its structure changes:
   a new run, or a metric seen for the first time.
-- ``layout`` (plotly layout dict): panels, axes and the early-stopping marks
+- ``plot_layout`` (plotly layout dict; not ``layout``, which is ipywidgets'
+  own DOMWidget trait): panels, axes and the early-stopping marks
   (best epoch, patience band, warm-up, stop). Bounded in size; reassigned.
 - ``overlays`` (list of small plotly trace dicts): the best-epoch and stop
   markers. Bounded in size; reassigned.

@@ -14,7 +14,7 @@
  *              `extend` message instead; the list is reassigned (resent whole)
  *              only when its structure changes (a new run, a new metric).
  *              The front end appends the same messages to its copy in place.
- * - `layout`   (LivePlot.layout, plotly layout dict): panels, axes, the
+ * - `plot_layout` (LivePlot.plot_layout, plotly layout dict): panels, axes, the
  *              early-stopping marks, `uirevision`, `height`. Complete: the
  *              front end adds no marks of its own.
  * - `overlays` (LivePlot.overlays, list of small plotly trace dicts): the

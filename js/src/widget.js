@@ -91,7 +91,7 @@ export default {
       const overlays = model.get("overlays") ?? [];
       const data = [...displayData(traces, width, cache), ...overlays.map((/** @type {object} */ t) => ({ ...t }))];
       plot.setEmpty(emptyText());
-      plot.draw(data, model.get("layout"));
+      plot.draw(data, model.get("plot_layout"));
     };
     const frame = frameScheduler(win, redraw);
     const schedule = () => {
@@ -116,7 +116,7 @@ export default {
     /** @type {Array<[string, (...args: any[]) => void]>} */
     const listeners = [
       ["change:traces", schedule],
-      ["change:layout", schedule],
+      ["change:plot_layout", schedule],
       ["change:overlays", schedule],
       ["change:run", schedule],
       ["change:progress", onProgress],

@@ -120,6 +120,9 @@ def _stopping_marks(
         shapes.append(_domain_vline(x, y, best, BEST_COLOR, "dot"))
         band_end = best + max(stopping.patience, 1)
         running = stopping.stop_reason is None
+        end = _end_epoch(stopping)
+        if not running and end is not None:
+            band_end = max(min(band_end, end), best)  # after the run: no band past its end
         color = PAUSED_COLOR if stopping.paused else BEST_COLOR
         shapes.append(_domain_rect(x, y, best, band_end, color, 0.12 if running else 0.06))
         if running:
