@@ -204,7 +204,7 @@ def _prepare(server: JupyterServer) -> tuple[str, int, int]:
     dest.write_text(json.dumps(nb, indent=1))
     epochs = re.search(r"^EPOCHS\s*=\s*(\d+)", "\n".join(map(_source, cells)), re.M)
     assert epochs, "the quickstart sets no EPOCHS = N"
-    return name, _find(cells, "LivePlot()", "the plot"), int(epochs.group(1))
+    return name, _find(cells, "TrainingDashboard(", "the dashboard"), int(epochs.group(1))
 
 
 def _png_size(path: Path) -> tuple[int, int]:
