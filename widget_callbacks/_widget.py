@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import pathlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -15,9 +15,16 @@ from ._core.figure import PlotState, Update
 from ._core.history import json_number
 from ._core.progress import ProgressTracker
 from ._core.state import CheckpointRecord, StoppingSnapshot
+from . import export
 from ._protocol import MSG_EXTEND, STATUS_TRAINING, STATUS_WAITING, STATUSES
+from ._static import StaticFallback
 
 if TYPE_CHECKING:
+    import os
+
+    import pandas as pd
+    import plotly.graph_objects as go
+
     from .callbacks import LivePlotCallback
 
 _BUNDLE = pathlib.Path(__file__).parent / "static" / "widget.js"
@@ -48,6 +55,11 @@ class LivePlot(anywidget.AnyWidget):
             lines under the epoch curves. Defaults to True.
         batch_updates_per_second: at most this many progress/batch updates are
             sent per second, whatever the batch rate. Defaults to 10.
+        static_fallback: when a fit ends, also put a static copy of the final plot
+            in the output that shows the widget, for notebooks saved without widget
+            state (GitHub, nbviewer, nbconvert): True for HTML and PNG, ``"html"``,
+            ``"png"`` (or a list of those), or False. PNG needs kaleido and
+            Chromium; without them the copy is HTML only. Defaults to True.
 
     Example:
 
@@ -66,7 +78,11 @@ class LivePlot(anywidget.AnyWidget):
     run = traitlets.Int(0).tag(sync=True)
 
     def __init__(
-        self, *, batch_curves: bool = True, batch_updates_per_second: float = 10.0
+        self,
+        *,
+        batch_curves: bool = True,
+        batch_updates_per_second: float = 10.0,
+        static_fallback: bool | str | Sequence[str] = True,
     ) -> None:
         if not isinstance(batch_curves, bool):
             raise TypeError(f"batch_curves must be a bool. Received: batch_curves={batch_curves!r}")
@@ -76,6 +92,7 @@ class LivePlot(anywidget.AnyWidget):
                 "batch_updates_per_second must be a number > 0. "
                 f"Received: batch_updates_per_second={rate!r}"
             )
+        self._static = StaticFallback(static_fallback)  # validates
         self._esm = _bundle_source()  # read by AnyWidget.__init__ into a synced trait
         self.batch_updates_per_second = float(rate)
         self._lock = threading.RLock()
@@ -123,6 +140,52 @@ class LivePlot(anywidget.AnyWidget):
 
         attach_sources(self, sources)
         return self
+
+    # -- export (the logic is in export.py) ----------------------------------
+
+    def to_figure(self) -> go.Figure:
+        """The plot as a plotly Figure, marks included; see `export.to_figure`."""
+        return export.to_figure(self)
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        scale: float | None = None,
+    ) -> pathlib.Path:
+        """Writes ``.html``, ``.png``, ``.svg``, ``.pdf`` or ``.json``; see `export.save`."""
+        return export.save(self, path, format=format, width=width, height=height, scale=scale)
+
+    @property
+    def history(self) -> dict[str, list[Any]]:
+        """Epoch metrics as ``{"epoch": [...], "<metric>": [...]}``; see `export.history_dict`."""
+        return export.history_dict(self)
+
+    def history_frame(self) -> pd.DataFrame:
+        """Epoch metrics as a pandas DataFrame; see `export.history_frame`."""
+        return export.history_frame(self)
+
+    def save_history(
+        self, path: str | os.PathLike[str], *, format: str | None = None
+    ) -> pathlib.Path:
+        """Writes the history (``.csv``) or the whole run (``.json``); see `export.save_history`."""
+        return export.save_history(self, path, format=format)
+
+    @classmethod
+    def from_history(cls, path: str | os.PathLike[str], **kwargs: Any) -> LivePlot:
+        """A new plot redrawn from a `save_history` file; see `export.from_history`."""
+        return export.from_history(path, cls=cls, **kwargs)
+
+    def _ipython_display_(self) -> None:
+        self._display_with_static_copy(self)
+
+    def _display_with_static_copy(self, widget: Any) -> None:
+        """Displays ``widget`` (this plot, or a container holding it) with a display id,
+        so that the end of a fit adds this plot's static copy to that output."""
+        self._static.display(widget, self)
 
     # -- fed by the Keras adapters (any one thread at a time) ---------------
 
@@ -172,6 +235,7 @@ class LivePlot(anywidget.AnyWidget):
         with self._lock:
             self._status, self._message = status, message
             self._push_progress()
+        self._static.fit_ended(self)
 
     def set_stopping(self, snapshot: StoppingSnapshot) -> None:
         with self._lock:
