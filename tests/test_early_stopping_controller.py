@@ -324,4 +324,4 @@ def test_deepcopy_keeps_state_not_listeners() -> None:
     clone = copy.deepcopy(controller)
     clone.set_patience(5)
     assert controller.patience == 2 and clone.patience == 5 and clone.monitor == "loss"
-    assert clone._listeners == [] and isinstance(clone, keras.callbacks.EarlyStopping)
+    assert len(clone._listeners) == 0 and isinstance(clone, keras.callbacks.EarlyStopping)

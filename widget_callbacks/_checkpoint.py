@@ -17,8 +17,9 @@ from typing import Any
 
 import keras
 
-from widget_callbacks._core.checkpoints import CheckpointLog
-from widget_callbacks._core.state import CheckpointRecord
+from ._core.checkpoints import CheckpointLog
+from ._core.listeners import Listeners
+from ._core.state import CheckpointRecord
 
 __all__ = ["CheckpointWatcher"]
 
@@ -111,9 +112,8 @@ class CheckpointWatcher:
             )
         self._checkpoint = checkpoint
         self._log = CheckpointLog()
-        self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
-        self._warned: set[int] = set()
+        self._listeners: Listeners[CheckpointRecord] = Listeners("CheckpointWatcher")
+        self._warned = False
         self._epoch = 0  # 0-based, tracked only in the fallback mode
         self._saved: dict[str, Any] = {}  # instance attributes replaced, to restore
         if callable(getattr(checkpoint, "_save_model", None)):
@@ -176,17 +176,7 @@ class CheckpointWatcher:
         Returns:
             A function that unsubscribes ``fn``.
         """
-        if not callable(fn):
-            raise TypeError(f"fn must be callable. Received: {fn!r} of type {type(fn).__name__}")
-        with self._lock:
-            self._listeners.append(fn)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-
-        return unsubscribe
+        return self._listeners.add(fn)
 
     def detach(self) -> None:
         """Stops watching: restores the checkpoint's own methods."""
@@ -265,7 +255,10 @@ class CheckpointWatcher:
                 if after is not None and after != before:
                     self._record(int(epoch), None if batch is None else int(batch), path, logs or {})
             except Exception as exc:  # never break the user's checkpoint
-                self._warn_once(self, f"CheckpointWatcher could not record {path!r}: {exc!r}")
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(f"CheckpointWatcher could not record {path!r}: {exc!r}",
+                                  RuntimeWarning, stacklevel=2)
         return result
 
     def _file_path(self, epoch: int, batch: int | None, logs: Mapping[str, Any]) -> str:
@@ -289,18 +282,7 @@ class CheckpointWatcher:
                 monitor=monitor if isinstance(monitor, str) else None,
             )
         )
-        with self._lock:
-            listeners = list(self._listeners)
-        for fn in listeners:
-            try:
-                fn(record)
-            except Exception as exc:  # a listener must not break training
-                self._warn_once(fn, f"CheckpointWatcher listener {fn!r} raised {exc!r}; training goes on.")
-
-    def _warn_once(self, key: object, message: str) -> None:
-        if id(key) not in self._warned:
-            self._warned.add(id(key))
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        self._listeners.notify(record)
 
     def __repr__(self) -> str:
         return f"CheckpointWatcher({self._checkpoint.filepath!r}, {len(self._log)} records)"

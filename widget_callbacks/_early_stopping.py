@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from ._core.listeners import Listeners
 from ._core.monitor import Direction
 from ._core.state import (
     STOP_BY_HAND,
@@ -163,9 +163,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self.verbose = verbose
         self.restore_best_weights = restore_best_weights
         self.best_weights: list[Any] | None = None
-        self._listeners: list[Listener] = []
-        self._listeners_lock = threading.Lock()
-        self._warned_listeners: set[int] = set()
+        self._listeners: Listeners[StoppingSnapshot] = Listeners(type(self).__name__)
         self._stop_request: str | None = None  # assigned from any thread
         self._running = False
         self._epoch: int | None = None
@@ -286,17 +284,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         Returns:
             A function that unsubscribes ``fn``.
         """
-        if not callable(fn):
-            raise TypeError(f"fn must be callable. Received: {fn!r} of type {type(fn).__name__}")
-        with self._listeners_lock:
-            self._listeners.append(fn)
-
-        def unsubscribe() -> None:
-            with self._listeners_lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-
-        return unsubscribe
+        return self._listeners.add(fn)
 
     def snapshot(self) -> StoppingSnapshot:
         """The current state, 1-based epochs; see `StoppingSnapshot`."""
@@ -416,36 +404,18 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         return STOP_COMPLETED, None, None
 
     def _publish(self) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        if not listeners:
-            return
-        snapshot = self.snapshot()
-        for fn in listeners:
-            try:
-                fn(snapshot)
-            except Exception as exc:  # a listener must not break training
-                if id(fn) not in self._warned_listeners:
-                    self._warned_listeners.add(id(fn))
-                    warnings.warn(
-                        f"{self.__class__.__name__} listener {fn!r} raised {exc!r}; "
-                        "training goes on and further errors of this listener are not reported.",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
+        if len(self._listeners):
+            self._listeners.notify(self.snapshot())
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies (``copy.deepcopy``, pickling) keep the configuration and state,
         not the listeners: those belong to the original's displays."""
         state = self.__dict__.copy()
-        del state["_listeners_lock"]
         state.pop("_controls", None)  # widgets belong to the original's displays
-        state["_listeners"], state["_warned_listeners"] = [], set()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._listeners_lock = threading.Lock()
 
     @property
     def controls(self) -> Any:
