@@ -13,10 +13,11 @@ import traitlets
 
 from ._core.figure import PlotState, Update
 from ._core.history import json_number
+from ._core.marks import stop_description
 from ._core.progress import ProgressTracker
-from ._core.state import CheckpointRecord, StoppingSnapshot
+from ._core.state import STOP_FAILED, CheckpointRecord, StoppingSnapshot
 from . import export
-from ._protocol import MSG_EXTEND, STATUS_TRAINING, STATUS_WAITING, STATUSES
+from ._protocol import MSG_EXTEND, STATUS_FAILED, STATUS_TRAINING, STATUS_WAITING, STATUSES
 from ._static import StaticFallback
 
 if TYPE_CHECKING:
@@ -39,6 +40,15 @@ def _bundle_source() -> str:
         "Install the package from a wheel, or build the front end in a source checkout "
         "with `npm --prefix js ci && npm --prefix js run build`."
     )
+
+
+def _snapshot(value: Any) -> Any:
+    """Copies nested lists and dicts (what get_state returns) so they can't change later."""
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
+    return value
 
 
 class LivePlot(anywidget.AnyWidget):
@@ -72,7 +82,7 @@ class LivePlot(anywidget.AnyWidget):
     """
 
     traces = traitlets.List().tag(sync=True)
-    layout = traitlets.Dict().tag(sync=True)
+    plot_layout = traitlets.Dict().tag(sync=True)
     overlays = traitlets.List().tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
     run = traitlets.Int(0).tag(sync=True)
@@ -104,7 +114,7 @@ class LivePlot(anywidget.AnyWidget):
         self._callback: LivePlotCallback | None = None
         super().__init__(
             traces=self._plot.traces,
-            layout=self._plot.layout(),
+            plot_layout=self._plot.layout(),
             overlays=[],
             progress=self._progress_dict(),
             run=self._plot.run,
@@ -241,10 +251,26 @@ class LivePlot(anywidget.AnyWidget):
         with self._lock:
             self._plot.set_stopping(snapshot)
             self._push_marks()
+            if snapshot.stop_reason == STOP_FAILED:
+                self._status = STATUS_FAILED
+                self._message = f"failed: {snapshot.failure or 'fit raised'}"
+            if snapshot.stop_reason is not None:
+                self._push_progress()  # the stop reason, whichever callback ended last
 
     def add_checkpoint(self, record: CheckpointRecord) -> None:
         with self._lock:
             self._apply(self._plot.add_checkpoint(record))
+
+    # -- state requests (thread-safe: see _reconnect.py) --------------------
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        # A page reloaded mid-run can have its state request served on another thread
+        # while fit appends to the traces in place here: read under the lock, and copy
+        # the lists and dicts, so that the message (encoded after the lock is released)
+        # is one consistent snapshot.
+        lock = getattr(self, "_lock", None) or threading.RLock()
+        with lock:
+            return _snapshot(super().get_state(key=key, drop_defaults=drop_defaults))
 
     # -- sending ------------------------------------------------------------
 
@@ -265,15 +291,22 @@ class LivePlot(anywidget.AnyWidget):
         self._push_marks()
 
     def _push_marks(self) -> None:
-        self.layout = self._plot.layout()
+        self.plot_layout = self._plot.layout()
         self.overlays = self._plot.overlays()
 
     def _progress_dict(self) -> dict[str, Any]:
+        message = self._message
+        stopping = self._plot.stopping
+        if self._status != STATUS_FAILED and stopping is not None and stopping.stop_reason:
+            message = stop_description(stopping).replace("<br>", "; ")
+        position = self._tracker.as_dict()
+        if self._status != STATUS_TRAINING:
+            position["eta"] = None
         return {
             "status": self._status,
-            **self._tracker.as_dict(),
+            **position,
             "logs": dict(self._batch_logs),
-            "message": self._message,
+            "message": message,
         }
 
     def _push_progress(self) -> None:
