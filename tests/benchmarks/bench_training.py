@@ -1,0 +1,277 @@
+"""1. Training overhead of live displays, each fit in a fresh real Jupyter kernel.
+
+Workload: a small MLP (64 -> 64 relu -> 10 softmax, Adam) on sklearn's
+``load_digits`` (1,797 images, pixels / 16), ``batch_size=8``,
+``validation_split=0.2`` (1,437 training images: 180 steps an epoch), 30
+epochs, ``keras.utils.set_random_seed(0)`` before the model is built.
+
+Each run: a new kernel; import TensorFlow and the data; one untimed 1-epoch
+warm-up fit of a throwaway model (TensorFlow's lazy runtime start-up); the
+variant's cell (builds the model, creates and displays the display, imports
+its library); then the timed cell, which only runs ``model.fit``. Two times
+are kept: the fit (``time.perf_counter()`` around ``model.fit`` in the kernel)
+and the wall time the client sees (execute request sent -> its ``idle`` status
+received, every IOPub message of the cell drained and counted on the way).
+
+Variants run interleaved (A B C ..., A B C ..., one kernel each) for the
+given number of rounds; the ratio is taken to the bare fit of the same round,
+then its median over the rounds is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import textwrap
+from dataclasses import dataclass
+
+from ._kernel import Kernel
+from ._report import Row, Section
+
+SEED = 0
+
+SETUP = """
+import os, time, tempfile
+import numpy as np
+import keras
+from sklearn.datasets import load_digits
+from IPython.display import display
+
+_digits = load_digits()
+x = (_digits.data / 16.0).astype("float32")
+y = _digits.target.astype("int32")
+EPOCHS = {epochs}
+_tmp = tempfile.mkdtemp(prefix="bench-")
+
+def make_model():
+    keras.utils.set_random_seed({seed})
+    model = keras.Sequential([
+        keras.Input((64,)),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+# Untimed warm-up: TensorFlow's runtime starts lazily in the first fit of a process.
+make_model().fit(x[:64], y[:64], epochs=1, batch_size=8, verbose=0)
+verbose = 0
+callbacks = []
+"""
+
+FIT = """
+_t0 = time.perf_counter()
+history = model.fit(x, y, batch_size=8, epochs=EPOCHS, validation_split=0.2,
+                    verbose=verbose, callbacks=callbacks)
+_bench_fit_s = time.perf_counter() - _t0
+"""
+
+RESULT = '{"fit_s": _bench_fit_s, "epochs": len(history.history["loss"]), "note": globals().get("_bench_note", "")}'
+
+# Each variant: code run after SETUP, before the timed fit. It sets `model`,
+# `verbose` and `callbacks`, and displays what the user would see.
+_FIGURE_WIDGET = """
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+fig = go.FigureWidget(make_subplots(rows=1, cols=2))
+for _name in ("loss", "val_loss", "accuracy", "val_accuracy"):
+    fig.add_scatter(x=[], y=[], name=_name, mode="lines+markers",
+                    row=1, col=1 if _name.endswith("loss") else 2)
+display(fig)
+
+class FigureWidgetCallback(keras.callbacks.Callback):
+    # What a user writes: append the epoch to every trace (x and y reassigned).
+    def on_epoch_end(self, epoch, logs=None):
+        with fig.batch_update():
+            for trace in fig.data:
+                trace.x = tuple(trace.x or ()) + (epoch + 1,)
+                trace.y = tuple(trace.y or ()) + (float(logs[trace.name]),)
+
+callbacks = [FigureWidgetCallback()]
+"""
+
+_IMPORT_OURS = """
+from widget_callbacks import LivePlot
+try:
+    from widget_callbacks import EarlyStoppingController
+except ImportError:
+    try:
+        from widget_callbacks._early_stopping import EarlyStoppingController
+    except ImportError:
+        EarlyStoppingController = None
+"""
+
+_OURS = (
+    _IMPORT_OURS
+    + """
+plot = LivePlot()
+ckpt = keras.callbacks.ModelCheckpoint(os.path.join(_tmp, "best.keras"), monitor="val_loss",
+                                       save_best_only=True)
+if EarlyStoppingController is not None:
+    es = EarlyStoppingController(monitor="val_loss", patience=EPOCHS)
+    plot.attach(es, ckpt)
+    callbacks = [plot.callback, es, ckpt]
+else:
+    _bench_note = "EarlyStoppingController missing: LivePlot + ModelCheckpoint only"
+    plot.attach(ckpt)
+    callbacks = [plot.callback, ckpt]
+display(plot)
+"""
+)
+
+_OURS_PANEL = (
+    _OURS
+    + """
+try:
+    from widget_callbacks import ControlPanel
+except ImportError:
+    from widget_callbacks._controls import ControlPanel
+panel = ControlPanel(es)
+display(panel)
+"""
+)
+
+#: key -> (label in the table, code run after SETUP and before the timed fit).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "bare": ("bare fit(verbose=0)", ""),
+    "progbar": ("Keras progress bar (verbose=1)", "verbose = 1"),
+    "tensorboard": (
+        "TensorBoard(update_freq='batch')",
+        "callbacks = [keras.callbacks.TensorBoard(log_dir=os.path.join(_tmp, 'tb'), update_freq='batch')]",
+    ),
+    "tqdm": (
+        "tqdm.keras.TqdmCallback",
+        "from tqdm.keras import TqdmCallback\ncallbacks = [TqdmCallback(verbose=1)]",
+    ),
+    "livelossplot": (
+        "livelossplot.PlotLossesKeras",
+        "from livelossplot import PlotLossesKeras\ncallbacks = [PlotLossesKeras()]",
+    ),
+    "figurewidget": ("plotly FigureWidget appended every epoch", _FIGURE_WIDGET),
+    "es-ckpt": (
+        "EarlyStopping + ModelCheckpoint, no display",
+        "callbacks = [keras.callbacks.EarlyStopping(monitor='val_loss', patience=EPOCHS),\n"
+        "             keras.callbacks.ModelCheckpoint(os.path.join(_tmp, 'best.keras'),\n"
+        "                                             monitor='val_loss', save_best_only=True)]",
+    ),
+    "ours-plot": (
+        "ours: LivePlot alone",
+        _IMPORT_OURS + "plot = LivePlot()\ndisplay(plot)\ncallbacks = [plot.callback]",
+    ),
+    "ours": ("ours: LivePlot + EarlyStoppingController + ModelCheckpoint", _OURS),
+    "ours-panel": ("ours + ControlPanel", _OURS_PANEL),
+}
+OURS = "ours"
+#: The other live displays that ours is compared with (the no-display
+#: reference and our other variants are not displays to beat).
+DISPLAYS = ("progbar", "tensorboard", "tqdm", "livelossplot", "figurewidget")
+
+
+@dataclass
+class Run:
+    variant: str
+    round: int
+    fit_s: float
+    wall_s: float
+    epochs: int
+    iopub_messages: int
+    iopub_bytes: int
+    comm_messages: int
+    comm_bytes: int
+    note: str
+
+
+def run_once(variant: str, round_: int, epochs: int) -> Run:
+    with Kernel() as kernel:
+        kernel.run(SETUP.format(epochs=epochs, seed=SEED))
+        kernel.run(VARIANTS[variant][1] + "\nmodel = make_model()\n")
+        fit = kernel.run(FIT)
+        result = kernel.value(RESULT)
+    all_ = fit.totals(comm_only=False)
+    comm = fit.totals(comm_only=True)
+    return Run(
+        variant=variant,
+        round=round_,
+        fit_s=result["fit_s"],
+        wall_s=fit.wall,
+        epochs=result["epochs"],
+        iopub_messages=all_["messages"],
+        iopub_bytes=all_["wire_bytes"],
+        comm_messages=comm["messages"],
+        comm_bytes=comm["wire_bytes"],
+        note=result["note"],
+    )
+
+
+def run(rounds: int, epochs: int, variants: list[str] | None = None, log=print) -> tuple[list[Row], Section]:
+    """``variants``: keys of `VARIANTS` (default: all; "bare" always runs)."""
+    names = variants or list(VARIANTS)
+    if "bare" not in names:
+        names = ["bare", *names]
+    runs: list[Run] = []
+    for r in range(rounds):
+        for name in names:
+            log(f"  training: round {r + 1}/{rounds}, {VARIANTS[name][0]} ...")
+            one = run_once(name, r, epochs)
+            log(f"    fit {one.fit_s:.2f} s, client wall {one.wall_s:.2f} s, "
+                f"{one.iopub_messages} IOPub messages ({one.iopub_bytes:,} B)")  # fmt: skip
+            runs.append(one)
+
+    bare = {x.round: x for x in runs if x.variant == "bare"}
+    rows: list[Row] = []
+    ratios: dict[str, float] = {}
+    wall_ratios: dict[str, float] = {}
+    for name in names:
+        mine = [x for x in runs if x.variant == name]
+        ratios[name] = statistics.median(x.fit_s / bare[x.round].fit_s for x in mine)
+        wall_ratios[name] = statistics.median(x.wall_s / bare[x.round].wall_s for x in mine)
+    for name in names:
+        mine = [x for x in runs if x.variant == name]
+        target, met, note = "", None, ""
+        if name == OURS:
+            others = {d: ratios[d] for d in DISPLAYS if d in ratios}
+            beaten_by = [d for d, v in others.items() if v <= ratios[name]]
+            target = "<= 1.02x bare, below every other live display"
+            met = ratios[name] <= 1.02 and not beaten_by
+            if beaten_by:
+                note = "not below: " + ", ".join(VARIANTS[d][0] for d in beaten_by)
+        notes = sorted({x.note for x in mine if x.note})
+        rows.append(Row("training: fit", VARIANTS[name][0], [x.fit_s for x in mine], "s", ratios[name], target, met,
+                        "; ".join([*notes, note] if note else notes)))  # fmt: skip
+    for name in names:
+        mine = [x for x in runs if x.variant == name]
+        rows.append(
+            Row("training: client wall", VARIANTS[name][0], [x.wall_s for x in mine], "s", wall_ratios[name])
+        )
+
+    details = Section("Training overhead: per run")
+    details.lines.append(
+        textwrap.dedent(f"""\
+        Tiny MLP on load_digits, batch_size=8 (180 steps an epoch), {epochs} epochs,
+        validation_split=0.2, seed {SEED}; {rounds} round(s), variants interleaved, each fit in a
+        fresh kernel after an untimed warm-up fit. "fit" is perf_counter around model.fit in the
+        kernel; "wall" is request sent -> idle received by the client. IOPub counts are every
+        message of the fit cell (comm = widget messages), bytes as sent on the wire.
+        """)
+    )
+    details.lines.append(
+        "| round | variant | fit | ratio | wall | epochs | IOPub msgs | IOPub bytes | comm msgs | comm bytes |"
+    )
+    details.lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for x in runs:
+        details.lines.append(
+            f"| {x.round + 1} | {VARIANTS[x.variant][0]} | {x.fit_s:.3f} s | {x.fit_s / bare[x.round].fit_s:.3f}x | "
+            f"{x.wall_s:.3f} s | {x.epochs} | {x.iopub_messages:,} | {x.iopub_bytes:,} | "
+            f"{x.comm_messages:,} | {x.comm_bytes:,} |"
+        )
+    short = [x for x in runs if x.epochs != epochs]
+    if short:
+        which = ", ".join(f"{VARIANTS[x.variant][0]} (round {x.round + 1}: {x.epochs})" for x in short)
+        details.lines.append(f"\nWARNING: runs that did not train all {epochs} epochs: {which}")
+    if "es-ckpt" in ratios and OURS in ratios:
+        ref = ratios["es-ckpt"]
+        details.lines.append(
+            f"\nOurs includes a ModelCheckpoint (save_best_only) that writes files: the same callbacks "
+            f"without any display cost {ref:.3f}x bare; ours {ratios[OURS]:.3f}x."
+        )
+    return rows, details
