@@ -43,6 +43,7 @@ from ._report import Row, Section
 
 BUNDLE = REPO_ROOT / "widget_callbacks" / "static" / "widget.js"
 WIDTH = 1000  # CSS px of the widget's container
+SCREENSHOT = REPO_ROOT / "artifacts" / "bench-frontend.png"
 METRICS = ("loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc")
 TRAIN = ("loss", "accuracy", "auc")
 
@@ -179,6 +180,14 @@ def _logs(epoch: int, rng: random.Random) -> dict[str, float]:
     return out
 
 
+def _layout_trait() -> str:
+    """The name of LivePlot's synced layout trait (``plot_layout``; ``layout`` before)."""
+    from widget_callbacks._widget import LivePlot
+
+    names = LivePlot.class_trait_names(sync=True)
+    return "plot_layout" if "plot_layout" in names else "layout"
+
+
 def build_files(folder: Path, epochs: int, batch_points: int, updates: int) -> dict[str, int]:
     """state.json (the synced traits) and updates.json (``extend`` messages)."""
     from widget_callbacks._core.figure import PlotState
@@ -211,7 +220,7 @@ def build_files(folder: Path, epochs: int, batch_points: int, updates: int) -> d
         last_epoch=epochs))  # fmt: skip
     traits = {
         "traces": state.traces,
-        "layout": state.layout(),
+        _layout_trait(): state.layout(),
         "overlays": state.overlays(),
         "progress": {
             "status": "training",
@@ -318,6 +327,8 @@ def run(epochs: int, batch_points: int, updates: int, log=print) -> tuple[list[R
                     )
                     heaps.append((len(samples), _heap_mb(cdp)))
                 drawn = page.evaluate(DRAWN_JS)
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                page.locator("#host").screenshot(path=str(SCREENSHOT))
             finally:
                 browser.close()
 
@@ -357,6 +368,8 @@ def run(epochs: int, batch_points: int, updates: int, log=print) -> tuple[list[R
     for d in drawn["drawn"][len(drawn["stored"]) :]:
         details.lines.append(f"| {d['name']} (marker overlay) | - | {d['n']:,} |")
     details.lines += [
+        "",
+        f"Screenshot of the view after the updates: {SCREENSHOT.relative_to(REPO_ROOT)}.",
         "",
         f"Updates: {len(samples)} extend messages of one epoch (6 points); message handling "
         f"(both listeners, synchronous) median {statistics.median(handlers):.2f} ms, max {max(handlers):.2f} ms; "
