@@ -31,4 +31,4 @@ test: install
 
 bench: install
 	$(PYTHON) -m pip install -e ".[bench]"
-	$(PYTHON) -m widget_callbacks.bench
+	$(PYTHON) -m tests.benchmarks

@@ -138,7 +138,7 @@ def test_the_update_waits_for_the_cell_so_later_marks_are_in_it(published, monke
 
 @needs_chromium
 def test_png_and_html_with_the_image_inside(published):
-    plot = LivePlot()
+    plot = LivePlot(static_fallback=True)
     plot._ipython_display_()
     feed(plot)
     ((data, update),) = published.updates
@@ -153,7 +153,7 @@ def test_png_and_html_with_the_image_inside(published):
 def test_without_chromium_the_copy_is_html_only_with_one_warning(published, monkeypatch, tmp_path):
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chrome"))
     monkeypatch.setattr(_static, "_png_warning_given", False)
-    first, second = LivePlot(), LivePlot()
+    first, second = LivePlot(static_fallback=True), LivePlot(static_fallback=True)
     first._ipython_display_()
     second._ipython_display_()
     with pytest.warns(RuntimeWarning, match="only HTML.*apt-get install chromium"):
@@ -175,7 +175,7 @@ CONTAINER_CELLS = [
     """import ipywidgets
 from widget_callbacks import LivePlot
 from widget_callbacks._core.state import CheckpointRecord, StoppingSnapshot
-plot = LivePlot()
+plot = LivePlot(static_fallback=True)
 box = ipywidgets.VBox([ipywidgets.Label("controls would be here"), plot])
 plot._display_with_static_copy(box)""",
     """plot.begin_fit(10, 4)
@@ -198,10 +198,12 @@ def _widget_output(nb) -> dict:
     return output
 
 
-def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str) -> dict:
+def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str,
+                               interactive: bool = True) -> dict:
     """Runs ``nb`` in a kernel, saves it without widget state (as JupyterLab does by
     default), converts it with nbconvert's lab and classic templates, opens the pages in
-    Chromium and checks that each shows the kernel's final figure. Returns sizes."""
+    Chromium and checks that each shows the kernel's final figure: drawn by plotly.js
+    from the HTML copy (``interactive``), else the PNG copy. Returns sizes."""
     import nbformat
     import nbclient
     from playwright.sync_api import sync_playwright
@@ -218,7 +220,8 @@ def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str) -> d
 
     output = _widget_output(nb)
     assert output["output_type"] == "display_data"
-    assert {"text/html", "image/png", "text/plain"} <= set(output["data"]), set(output["data"])
+    expected = {"text/html", "image/png", "text/plain"} if interactive else {"image/png", "text/plain"}
+    assert expected <= set(output["data"]), set(output["data"])
     assert base64.b64decode(output["data"]["image/png"]).startswith(PNG_MAGIC)
     final = json.loads((tmp_path / "final-figure.json").read_text())
     assert any(t["meta"]["role"] == "best" for t in final["data"])
@@ -227,11 +230,11 @@ def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str) -> d
     # What the same notebook weighs without the static copy (static_fallback=False).
     lean = nbformat.read(saved, as_version=4)
     for mimetype in ("text/html", "image/png"):
-        _widget_output(lean)["data"].pop(mimetype)
+        _widget_output(lean)["data"].pop(mimetype, None)
     nbformat.write(lean, tmp_path / "lean.ipynb")
     sizes = {"with_static_fallback": saved.stat().st_size,
              "without_static_fallback": (tmp_path / "lean.ipynb").stat().st_size,
-             "text_html": len(output["data"]["text/html"]),
+             "text_html": len(output["data"].get("text/html", "")),
              "image_png_base64": len(output["data"]["image/png"])}
 
     pages = {}
@@ -240,8 +243,12 @@ def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str) -> d
                         "--template", template, "--output", f"{label}-{template}", str(saved)],
                        check=True, capture_output=True, cwd=tmp_path, timeout=300)
         page = tmp_path / f"{label}-{template}.html"
-        (drawn,) = figure_from_html(page.read_text(encoding="utf-8"))  # no widget view: no state
-        assert drawn["data"] == final["data"] and drawn["layout"] == final["layout"]
+        html = page.read_text(encoding="utf-8")
+        if interactive:
+            (drawn,) = figure_from_html(html)  # no widget view: no state
+            assert drawn["data"] == final["data"] and drawn["layout"] == final["layout"]
+        else:
+            assert output["data"]["image/png"].strip() in html.replace("\n", "")
         pages[template] = page
 
     from browser.jupyter import CHROMIUM, CHROMIUM_ARGS
@@ -254,6 +261,13 @@ def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str) -> d
             page.route("http*://**", lambda route: route.abort())  # offline, and fast
             for template, path in pages.items():
                 page.goto(path.as_uri())
+                if not interactive:
+                    image = page.locator('img[src^="data:image/png"]').first
+                    image.wait_for(timeout=30_000)
+                    width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
+                    assert width == 1800, width  # FALLBACK_WIDTH at scale 2
+                    image.screenshot(path=str(ARTIFACTS / f"{label}-nbconvert-{template}.png"))
+                    continue
                 static = page.locator(".widget-callbacks-static").first
                 static.locator(".main-svg").first.wait_for(timeout=30_000)
                 shown = page.evaluate("""() => {
@@ -283,24 +297,12 @@ def test_a_container_saved_without_widget_state_shows_the_final_plot(tmp_path, m
     assert sizes["with_static_fallback"] > sizes["without_static_fallback"]
 
 
-def _dashboard_has_the_hook() -> bool:
-    try:
-        from widget_callbacks._dashboard import TrainingDashboard
-    except ImportError:
-        return False
-    return "_ipython_display_" in vars(TrainingDashboard)
-
-
 @pytest.mark.slow
 @needs_chromium
-@pytest.mark.xfail(
-    not _dashboard_has_the_hook(), strict=True,
-    reason="the quickstart displays a TrainingDashboard, which does not display itself through "
-           "plot._display_with_static_copy(self.widget) yet: its output gets no static copy",
-)
 def test_quickstart_saved_without_widget_state_shows_the_final_plot(tmp_path, monkeypatch):
     import nbformat
 
     nb = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
-    sizes = _execute_save_convert_open(nb, tmp_path, monkeypatch, "quickstart")
+    # The quickstart keeps the default static copy: a PNG.
+    sizes = _execute_save_convert_open(nb, tmp_path, monkeypatch, "quickstart", interactive=False)
     assert sizes["with_static_fallback"] > sizes["without_static_fallback"]

@@ -9,16 +9,22 @@ from ._early_stopping import EarlyStoppingController
 from ._widget import LivePlot
 from ._steering import fit_async
 from .callbacks import LivePlotCallback
+from .export import ChromiumNotFoundError, from_history, save, save_history, to_figure
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointWatcher",
+    "ChromiumNotFoundError",
     "ControlPanel",
     "EarlyStoppingController",
     "LivePlot",
     "LivePlotCallback",
     "TrainingDashboard",
     "fit_async",
+    "from_history",
+    "save",
+    "save_history",
+    "to_figure",
     "__version__",
 ]

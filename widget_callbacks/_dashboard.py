@@ -103,6 +103,10 @@ class TrainingDashboard:
         """Writes the plot to a file; see `LivePlot.save`."""
         return self.plot.save(path, **kwargs)
 
+    def _ipython_display_(self) -> None:
+        # Shown like the plot: under a display id, with its static copy after a fit.
+        self.plot._display_with_static_copy(self.widget)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 

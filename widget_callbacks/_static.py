@@ -275,10 +275,10 @@ class StaticFallback:
     holding it (a dashboard) is shown with ``display(container, plot)``.
 
     Args:
-        formats: what `fallback_formats` accepts. Defaults to True (HTML and PNG).
+        formats: what `fallback_formats` accepts. Defaults to ``"png"``.
     """
 
-    def __init__(self, formats: Any = True) -> None:
+    def __init__(self, formats: Any = "png") -> None:
         self.formats = fallback_formats(formats)
         self.final = False
         self._displays: dict[str, Any] = {}  # display id -> the widget shown
@@ -366,17 +366,18 @@ class StaticFallback:
         self._cache = (described, data, metadata)
         return data, metadata
 
-    @staticmethod
-    def _png(figure: go.Figure) -> bytes | None:
+    def _png(self, figure: go.Figure) -> bytes | None:
         global _png_warning_given
         try:
             return render_image(figure, "png", width=FALLBACK_WIDTH, scale=FALLBACK_SCALE)
         except Exception as err:  # noqa: BLE001 - a missing image must not break a fit
             if not _png_warning_given:
                 _png_warning_given = True
+                other = ("only HTML" if "html" in self.formats else
+                         "none: pass static_fallback='html' for an HTML copy")
                 warnings.warn(
-                    "The static copy of the plot kept in the notebook has no PNG (only "
-                    f"HTML), because the image could not be made: {err}",
+                    f"The static copy of the plot kept in the notebook has no PNG ({other}), "
+                    f"because the image could not be made: {err}",
                     RuntimeWarning,
                     stacklevel=2,
                 )

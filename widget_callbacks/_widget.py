@@ -67,9 +67,10 @@ class LivePlot(anywidget.AnyWidget):
             sent per second, whatever the batch rate. Defaults to 10.
         static_fallback: when a fit ends, also put a static copy of the final plot
             in the output that shows the widget, for notebooks saved without widget
-            state (GitHub, nbviewer, nbconvert): True for HTML and PNG, ``"html"``,
-            ``"png"`` (or a list of those), or False. PNG needs kaleido and
-            Chromium; without them the copy is HTML only. Defaults to True.
+            state (GitHub, nbviewer, nbconvert): ``"png"`` (an image, about 200 kB),
+            ``"html"`` (interactive, but it inlines plotly.js: about 5 MB per plot),
+            True for both, or False for none. PNG needs kaleido and Chromium.
+            Defaults to ``"png"``.
 
     Example:
 
@@ -92,7 +93,7 @@ class LivePlot(anywidget.AnyWidget):
         *,
         batch_curves: bool = True,
         batch_updates_per_second: float = 10.0,
-        static_fallback: bool | str | Sequence[str] = True,
+        static_fallback: bool | str | Sequence[str] = "png",
     ) -> None:
         if not isinstance(batch_curves, bool):
             raise TypeError(f"batch_curves must be a bool. Received: batch_curves={batch_curves!r}")
