@@ -234,7 +234,7 @@ class PlotState:
             trace.update(
                 name="checkpoint",
                 mode="markers",
-                marker={"color": CHECKPOINT_COLOR, "symbol": "diamond", "size": 10,
+                marker={"color": CHECKPOINT_COLOR, "symbol": "diamond", "size": 8,
                         "line": {"color": "white", "width": 1}},
                 hovertemplate="%{text}<extra></extra>",
                 meta={"decimate": False, "role": "checkpoint"},

@@ -100,10 +100,14 @@ def _domain_vline(x: str, y: str, at: float, color: str, dash: str) -> dict[str,
             "line": {"color": color, "width": 1.5, "dash": dash}}
 
 
-def _label(x: str, y: str, at: float, text: str, color: str, top: float = 1.0) -> dict[str, Any]:
+def _label(
+    x: str, y: str, at: float, text: str, color: str, top: float = 1.0, anchor: str = "center"
+) -> dict[str, Any]:
+    # plotly widens the x autorange to fit annotations: the stop label is right-anchored
+    # at the last epoch so that it does not stretch the axis past the run.
     return {"xref": x, "yref": f"{y} domain", "x": at, "y": top, "yanchor": "top",
-            "text": text, "showarrow": False, "font": {"size": 11, "color": color},
-            "bgcolor": "rgba(255,255,255,0.75)"}
+            "xanchor": anchor, "text": text, "showarrow": False,
+            "font": {"size": 11, "color": color}, "bgcolor": "rgba(255,255,255,0.75)"}
 
 
 def _stopping_marks(
@@ -139,7 +143,8 @@ def _stopping_marks(
         completed = stopping.stop_reason == STOP_COMPLETED
         color = PAUSED_COLOR if completed else STOP_COLOR
         shapes.append(_domain_vline(x, y, at, color, "solid"))
-        annotations.append(_label(x, y, at, stop_description(stopping), color, top=0.85))
+        annotations.append(_label(x, y, at, stop_description(stopping), color, top=0.85,
+                                  anchor="right"))
     return shapes, annotations
 
 
