@@ -103,9 +103,14 @@ class Probe(keras.callbacks.Callback):
         super().__init__()
         self.name, self.hold_epoch, self.hold_batch = name, hold_epoch, hold_batch
         self.weights, self.batch_ends, self.epoch = {}, [], 0
+        self.epoch_ended = self.train_ended = None
 
     def on_train_begin(self, logs=None):
         self.weights, self.batch_ends = {}, []
+        self.epoch_ended = self.train_ended = None
+
+    def on_train_end(self, logs=None):
+        self.train_ended = time.time()  # after the callbacks before this one
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -117,6 +122,7 @@ class Probe(keras.callbacks.Callback):
                   epoch=self.epoch, batch=batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
+        self.epoch_ended = time.time()
         self.weights[epoch + 1] = self.model.get_weights()
         _report(f"{self.name}-epoch", epoch=epoch + 1)
         if self.hold_epoch == epoch + 1:
@@ -161,7 +167,8 @@ def report_fit(name, dashboard, model, history, probe, returned):
             disabled={"stop": controls.stop_button.disabled,
                       "patience": controls.patience_slider.disabled,
                       "pause": controls.pause_toggle.disabled},
-            status=controls.status_line)
+            status=controls.status_line, last_epoch_ended=probe.epoch_ended,
+            train_ended=probe.train_ended)
 '''
 
 

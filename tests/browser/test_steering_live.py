@@ -176,9 +176,13 @@ def check_stopped_by_hand(nb: NotebookPage, sc: Scenario, m: StopLatency) -> dic
     click = wait_report(nb, f"{sc.name}-click", cells=sc.cells)
     published = wait_report(nb, f"{sc.name}-published", cells=sc.cells)
     t0 = m.click_time
+    # fit_async puts the given callbacks (the probe) before the dashboard's.
+    order = "probe before the dashboard's callbacks" if sc.name == S4.name else "probe after the dashboard's callbacks"
     steps = (f"click event -> kernel handled it {click['time'] - t0:.3f} s (thread {click['thread']}), "
              f"-> the stop decided and drawn (controller listeners done) "
-             f"{published['time'] - t0:.3f} s, -> fit returned {m.returned - t0:.3f} s; "
+             f"{published['time'] - t0:.3f} s, -> probe's on_epoch_end {r['last_epoch_ended'] - t0:.3f} s, "
+             f"-> probe's on_train_end {r['train_ended'] - t0:.3f} s ({order}), "
+             f"-> fit returned {m.returned - t0:.3f} s; "
              f"Playwright's click() call began {t0 - m.clicked:.3f} s before the event")
     print(f"  {sc.name}: {steps}")
     assert m.clicked_page is not None, "the page saw no click event"
