@@ -180,7 +180,9 @@ def test_pause_holds_the_stop_until_released(model: keras.Model, data: Any) -> N
     script = Script(scores=[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], actions=release)
     seen = _listen(controller)
     assert _fit(model, data, [script, controller], epochs=6) == 4
-    assert [s.wait for s in seen if s.last_epoch][:4] == [0, 1, 2, 3]
+    # the release is also published mid-epoch (same last_epoch): keep one per epoch
+    waits_by_epoch = {s.last_epoch: s.wait for s in seen if s.last_epoch}
+    assert list(waits_by_epoch.values())[:4] == [0, 1, 2, 3]
     assert seen[-1].stop_reason == STOP_PATIENCE and seen[-1].stopped_epoch == 4 and not seen[-1].paused
 
 
@@ -325,3 +327,20 @@ def test_deepcopy_keeps_state_not_listeners() -> None:
     clone.set_patience(5)
     assert controller.patience == 2 and clone.patience == 5 and clone.monitor == "loss"
     assert len(clone._listeners) == 0 and isinstance(clone, keras.callbacks.EarlyStopping)
+
+
+def test_patience_and_pause_changes_reach_listeners_after_the_next_batch() -> None:
+    controller = EarlyStoppingController(monitor="loss", patience=50)
+    seen: list[Any] = []
+    controller.add_listener(seen.append)
+    controller.set_patience(7)  # no run: published at once
+    assert seen[-1].patience == 7
+    controller.on_train_begin()
+    count = len(seen)
+    controller.set_patience(2)  # as from a subshell thread: nothing published there
+    controller.paused = True
+    assert len(seen) == count
+    controller.on_train_batch_end(0)  # the training thread publishes once
+    assert len(seen) == count + 1 and seen[-1].patience == 2 and seen[-1].paused
+    controller.on_train_batch_end(1)
+    assert len(seen) == count + 1

@@ -165,6 +165,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self.best_weights: list[Any] | None = None
         self._listeners: Listeners[StoppingSnapshot] = Listeners(type(self).__name__)
         self._stop_request: str | None = None  # assigned from any thread
+        self._republish = False  # patience/pause changed from any thread during a run
         self._running = False
         self._epoch: int | None = None
         self._hand_stop: tuple[str, int, int | None] | None = None  # reason, epoch, batch
@@ -207,9 +208,35 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     best = _rule_attr("best", "The best monitored value of this run, or ``None``.")
     best_epoch = _rule_attr("best_epoch", "0-based epoch of ``best``.")
     stopped_epoch = _rule_attr("stopped_epoch", "0-based epoch of a patience stop, else 0.")
-    patience = _rule_attr("patience", "Patience in force; settable from any thread.")
-    paused = _rule_attr("paused", "Automatic stopping is paused; settable from any thread.")
     del _rule_attr
+
+    @property
+    def patience(self) -> int:
+        """Patience in force; settable from any thread (see `set_patience`)."""
+        return self._rule.patience
+
+    @patience.setter
+    def patience(self, value: int) -> None:
+        self._rule.patience = value
+        self._settings_changed()
+
+    @property
+    def paused(self) -> bool:
+        """Automatic stopping is paused; settable from any thread."""
+        return self._rule.paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._rule.paused = value
+        self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        # Listeners (the plot's band, "k epochs left") hear of it at once: after the
+        # current batch on the training thread during a run, else right here.
+        if self._running:
+            self._republish = True
+        else:
+            self._publish()
 
     # -- steering (any thread, signal handlers) -------------------------------
 
@@ -224,7 +251,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         Args:
             n: the new patience, an int >= 0.
         """
-        self._rule.patience = n
+        self.patience = n
 
     def stop(self, reason: str = STOP_BY_HAND) -> None:
         """Asks for a graceful stop after the current batch; ignored outside a run.
@@ -327,6 +354,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         if self._stop_request is not None:
             self._apply_stop(batch + 1)
+        if self._republish:
+            self._republish = False
+            self._publish()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         if self._stop_request is not None:  # asked for after the last batch

@@ -320,14 +320,6 @@ def test_patience_slider_reaches_kernel_and_stops_training(plateau: PlateauRun):
     assert f"stopped at epoch {HOLD_EPOCH + 1}: patience exhausted" in annotation_lines(after), after["annotations"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a patience change publishes nothing: EarlyStoppingController.set_patience "
-    "(widget_callbacks/_early_stopping.py) only sets the rule's patience and "
-    "on_train_batch_end only looks at a stop request, so no snapshot reaches the plot "
-    "before the next epoch-end decision: the band (and 'k epochs left') keep the old "
-    "patience until then, and on a plateau that decision is the stop itself",
-)
 def test_patience_band_redraws_while_fit_runs(plateau: PlateauRun):
     assert plateau.held["epoch"] == HOLD_BATCH[0] and plateau.held["batch"] == HOLD_BATCH[1]
     assert plateau.during_last["status"] == "busy"
