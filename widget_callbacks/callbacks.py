@@ -10,6 +10,7 @@ import keras
 from ._core.history import numeric_logs
 from ._core.progress import Throttle
 from ._protocol import STATUS_FINISHED, STATUS_STOPPED
+from ._reconnect import reconnect_service
 from ._widget import LivePlot
 
 
@@ -49,6 +50,7 @@ class LivePlotCallback(keras.callbacks.Callback):
             from IPython.display import display
 
             display(self.plot)
+        reconnect_service().begin(self)  # a page reloaded mid-fit gets the plot back
         params = self.params or {}
         self._throttle.reset()
         self.plot.begin_fit(params.get("epochs"), params.get("steps"))
@@ -67,6 +69,7 @@ class LivePlotCallback(keras.callbacks.Callback):
         # The stop reason, if a controller is attached, comes with its snapshot.
         stopped = bool(getattr(self.model, "stop_training", False))
         self.plot.end_fit(STATUS_STOPPED if stopped else STATUS_FINISHED)
+        reconnect_service().end(self)  # (post_run_cell also ends it if fit raised)
 
 
 def attach_sources(plot: LivePlot, sources: Iterable[Any]) -> None:
