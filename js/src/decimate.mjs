@@ -1,5 +1,6 @@
 // Min/max decimation of long lines (pure, no DOM): buckets of consecutive
-// points keep their min and max. Buckets hold a power-of-two number of points and are aligned on multiples of
+// points keep their min and max, and the line keeps its first and last point.
+// Buckets hold a power-of-two number of points and are aligned on multiples of
 // that size, so a growing trace only adds to its last bucket and, when the
 // bucket size doubles, pairs of buckets merge exactly. The incremental result
 // is therefore identical to a fresh computation.
@@ -12,6 +13,8 @@ export class Decimator {
     this.size = 1; // points per bucket, a power of two
     this.n = 0; // points folded in
     this.count = 0; // buckets in use
+    this.first = -1; // index of the first and the last point that is not a gap
+    this.last = -1;
     // per bucket: index of its min, of its max, of its first and last gap (-1: none)
     this.minI = new Int32Array(64);
     this.maxI = new Int32Array(64);
@@ -28,6 +31,8 @@ export class Decimator {
     this.size = size;
     this.n = 0;
     this.count = 0;
+    this.first = -1;
+    this.last = -1;
   }
 
   /** @param {number} count */
@@ -52,6 +57,8 @@ export class Decimator {
     const size = this.size;
     this.grow(Math.ceil(n / size));
     const { minI, maxI, firstGap, lastGap } = this;
+    let first = this.first;
+    let last = this.last;
     for (let k = Math.floor(this.n / size); k * size < n; k++) {
       let lo = k * size;
       let mn = -1;
@@ -77,6 +84,8 @@ export class Decimator {
           lg = i;
           continue;
         }
+        if (first < 0) first = i;
+        last = i;
         if (v < mnv) {
           mnv = v;
           mn = i;
@@ -92,6 +101,8 @@ export class Decimator {
       lastGap[k] = lg;
       if (k >= this.count) this.count = k + 1;
     }
+    this.first = first;
+    this.last = last;
     this.n = n;
   }
 
@@ -147,19 +158,25 @@ export class Decimator {
 
   /** @returns {number[]} source indices to draw, increasing */
   indices() {
-    const { minI, maxI, firstGap, lastGap } = this;
+    const { minI, maxI, firstGap, lastGap, size } = this;
     /** @type {number[]} */
     const out = [];
-    const four = [0, 0, 0, 0];
-    const sorted = [0, 0, 0, 0];
+    const six = [0, 0, 0, 0, 0, 0];
+    const sorted = [0, 0, 0, 0, 0, 0];
+    const firstK = this.first < 0 ? -1 : Math.floor(this.first / size);
+    const lastK = this.last < 0 ? -1 : Math.floor(this.last / size);
     for (let k = 0; k < this.count; k++) {
-      four[0] = minI[k];
-      four[1] = maxI[k];
-      four[2] = firstGap[k];
-      four[3] = lastGap[k];
-      // at most four indices: insertion sort, dropping -1 and duplicates
+      six[0] = minI[k];
+      six[1] = maxI[k];
+      six[2] = firstGap[k];
+      six[3] = lastGap[k];
+      // the line starts and ends where the data does (the drawn x extent, and
+      // where points appended later connect)
+      six[4] = k === firstK ? this.first : -1;
+      six[5] = k === lastK ? this.last : -1;
+      // at most six indices: insertion sort, dropping -1 and duplicates
       let m = 0;
-      for (const i of four) {
+      for (const i of six) {
         if (i < 0) continue;
         let j = m;
         while (j > 0 && sorted[j - 1] > i) j--;
@@ -198,7 +215,8 @@ export const SHORT_FACTOR = 2;
  * Min/max decimation of a line: the points are cut into buckets of a
  * power-of-two number of consecutive points (at most `maxBuckets` buckets), and
  * each bucket keeps its minimum and its maximum (in their order), so the drawn
- * envelope is the same as with every point. A bucket holding gaps (null) also
+ * envelope is the same as with every point; the first and the last point of
+ * the line are kept too. A bucket holding gaps (null) also
  * keeps its first and last gap, so a break in the line stays a break.
  * Buckets count points, not x units: x need only be increasing (unevenly spaced
  * x gives buckets of uneven width). Input of at most 2 * maxBuckets points is

@@ -4,6 +4,7 @@
 // alone (1,500,041 bytes in 4.1.1) is over the 1,500,000-byte bundle budget.
 
 import Plotly from "plotly.js-basic-dist-min";
+import { appendTails, tailStates, tailsIntact } from "./tail.mjs";
 
 export { Plotly };
 
@@ -47,6 +48,23 @@ export function createPlot(doc) {
   empty.appendChild(emptyText);
   root.append(div, empty);
   let drawn = false;
+  /** Whether the last Plotly.react has finished (its DOM can be appended to). */
+  let settled = false;
+  /** @type {ReturnType<typeof tailStates>} */
+  let tails = [];
+  /** @type {object[]} the data of the last full draw */
+  let lastData = [];
+  /** Points appended since the last full draw (Plotly's hover lacks them). */
+  let appended = 0;
+  /** @type {() => void} */
+  let stale = () => {};
+  let listening = false;
+  // Plotly redraws by itself on zoom, legend clicks and resizes, at times from
+  // the data it computed at the last full draw: appended points can vanish
+  // from the SVG until the next one.
+  const onPlotlyRedraw = () => {
+    if (appended > 0) stale();
+  };
 
   return {
     root,
@@ -64,16 +82,90 @@ export function createPlot(doc) {
       if (text !== null && emptyText.textContent !== text) emptyText.textContent = text;
     },
     /**
-     * @param {object[]} data
-     * @param {Record<string, unknown> | null | undefined} layout  the `layout` trait
+     * Call `fn` when Plotly redrew by itself while points drawn by append()
+     * were on screen (they are gone: a full draw is due).
+     * @param {() => void} fn
      */
-    draw(data, layout) {
+    onStale(fn) {
+      stale = fn;
+    },
+    /** Points drawn by append() since the last full draw (Plotly's hover lacks them). */
+    get appended() {
+      return appended;
+    },
+    /**
+     * A full draw with Plotly.react.
+     * @param {object[]} data  what Plotly draws: first the shown `traces`, same order
+     * @param {Record<string, unknown> | null | undefined} layout  the `layout` trait
+     * @param {import("./protocol.js").Trace[]} traces  the model's traces, whose
+     *   later points append() can draw
+     */
+    draw(data, layout, traces) {
       const fullLayout = prepareLayout(layout);
       div.style.minHeight = `${fullLayout.height}px`;
       drawn = true;
-      return Promise.resolve(Plotly.react(div, data, fullLayout, { ...PLOT_CONFIG })).catch((err) =>
-        console.error("widget_callbacks: plot failed", err),
+      settled = false;
+      appended = 0;
+      const mine = tailStates(traces, /** @type {import("./protocol.js").Trace[]} */ (data));
+      tails = mine;
+      lastData = data;
+      const done = Promise.resolve(Plotly.react(div, data, fullLayout, { ...PLOT_CONFIG }));
+      return done.then(
+        () => {
+          // A later draw may have started meanwhile: it owns `settled`.
+          if (tails === mine) settled = true;
+          const gd = /** @type {any} */ (div);
+          if (!listening && typeof gd.on === "function") {
+            listening = true;
+            gd.on("plotly_relayout", onPlotlyRedraw);
+            gd.on("plotly_restyle", onPlotlyRedraw);
+          }
+        },
+        (err) => console.error("widget_callbacks: plot failed", err),
       );
+    },
+    /**
+     * Apply a new `layout` trait without redrawing the data: Plotly.react with
+     * the data of the last full draw (the same objects, so Plotly sees no data
+     * change and redraws only what the layout changed, e.g. shapes and
+     * annotations). Appended points survive unless Plotly redraws the traces
+     * (an axis range changed).
+     * @param {Record<string, unknown> | null | undefined} layout
+     * @returns {Promise<boolean>} false: the appended points were lost, or the
+     *   react failed; a full draw is due
+     */
+    relayout(layout) {
+      if (!drawn || !settled) return Promise.resolve(false);
+      const fullLayout = prepareLayout(layout);
+      div.style.minHeight = `${fullLayout.height}px`;
+      settled = false;
+      const mine = tails;
+      return Promise.resolve(Plotly.react(div, lastData, fullLayout, { ...PLOT_CONFIG })).then(
+        () => {
+          if (tails !== mine) return true; // a full draw came meanwhile
+          settled = true;
+          return tailsIntact(div, tails);
+        },
+        (err) => {
+          console.error("widget_callbacks: plot failed", err);
+          return false;
+        },
+      );
+    },
+    /**
+     * Draw the points the model's traces gained since the last full draw
+     * without Plotly (see tail.mjs), then emit `plotly_afterplot` as a Plotly
+     * redraw does.
+     * @param {import("./protocol.js").Trace[]} traces
+     * @returns {boolean} false: a full draw is needed instead
+     */
+    append(traces) {
+      if (!drawn || !settled) return false;
+      const added = appendTails(div, traces, tails);
+      if (added < 0) return false;
+      appended += added;
+      if (added > 0) /** @type {any} */ (div).emit?.("plotly_afterplot");
+      return true;
     },
     resize() {
       if (!drawn) return;
@@ -82,6 +174,10 @@ export function createPlot(doc) {
     purge() {
       Plotly.purge(div);
       drawn = false;
+      settled = false;
+      listening = false; // purge drops Plotly's listeners
+      tails = [];
+      lastData = [];
     },
   };
 }

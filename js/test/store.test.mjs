@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  BUCKETS_PER_PX,
+  HEADROOM,
   MIN_MARKER_SPACING_PX,
   applyExtend,
+  axisWidths,
   createDisplayCache,
   decimate,
   displayData,
+  headroomTraces,
   pointCount,
 } from "../src/store.mjs";
 
@@ -290,4 +294,81 @@ test("pointCount", () => {
   assert.equal(pointCount([trace(0), trace(0)]), 0);
   assert.equal(pointCount([trace(2), trace(3)]), 5);
   assert.equal(pointCount(undefined), 0);
+});
+
+test("decimate keeps the first and the last point of the line", () => {
+  const n = 10_000;
+  const x = Array.from({ length: n }, (_, i) => i);
+  // the ends are neither a minimum nor a maximum of their buckets
+  const y = Array.from({ length: n }, (_, i) => Math.sin(i / 3));
+  y[0] = 0;
+  y[n - 1] = 0;
+  const out = decimate(x, y, 50);
+  assert.equal(out.index?.[0], 0);
+  assert.equal(out.index?.[out.index.length - 1], n - 1);
+  // leading and trailing gaps stay: the line starts at the first value, ends with the gap
+  const gappy = y.map((v, i) => (i < 3 || i >= n - 2 ? null : v));
+  const g = decimate(x, gappy, 50);
+  assert.ok(g.index?.includes(3), "first value");
+  assert.ok(g.index?.includes(n - 3), "last value");
+  assert.equal(g.y[g.y.length - 1], null, "still ends with its gap");
+});
+
+test("axisWidths: each x axis's share of the plot area", () => {
+  const layout = {
+    margin: { l: 65, r: 20 },
+    xaxis: { domain: [0, 0.45] },
+    xaxis2: { domain: [0.55, 1] },
+    xaxis3: {},
+    yaxis: { domain: [0, 1] },
+  };
+  const w = axisWidths(layout, 1000);
+  assert.deepEqual(Object.keys(w).sort(), ["x", "x2", "x3"]);
+  assert.ok(Math.abs(w.x - 915 * 0.45) < 1e-9);
+  assert.ok(Math.abs(w.x2 - 915 * 0.45) < 1e-9);
+  assert.equal(w.x3, 915);
+  assert.equal(axisWidths({ xaxis: {} }, 1000).x, 840, "Plotly's default margins");
+  assert.deepEqual(axisWidths(null, 1000), {});
+});
+
+test("displayData sizes the decimation by the trace's subplot and gives every trace a uid", () => {
+  const cache = createDisplayCache();
+  const wide = trace(100_000);
+  const narrow = { ...trace(100_000), xaxis: "x2" };
+  const own = { ...trace(3), uid: "mine" };
+  const [a, b, c] = displayData([wide, narrow, own], 1000, cache, { x: 800, x2: 200 });
+  assert.ok(a.x.length > 2 * b.x.length, `${a.x.length} vs ${b.x.length}`);
+  assert.ok(a.x.length <= 2 * BUCKETS_PER_PX * 800 + 2);
+  assert.ok(b.x.length <= 2 * BUCKETS_PER_PX * 200 + 2);
+  assert.deepEqual([a.uid, b.uid, c.uid], ["wc0", "wc1", "mine"]);
+  assert.equal(wide.uid, undefined, "the model's trace is not touched");
+});
+
+test("headroomTraces stretch each x axis past its data, and move only when reached", () => {
+  const ends = new Map();
+  const shown = [
+    { x: [0, 50, 100], y: [1, 2, 3], xaxis: "x", yaxis: "y" },
+    { x: [10, 20], y: [1, 2], xaxis: "x2", yaxis: "y2" },
+    { x: [5], y: [0] }, // default axes, same x axis as the first
+  ];
+  const extra = headroomTraces(shown, ends);
+  assert.deepEqual(
+    extra.map((t) => [t.xaxis, t.yaxis, t.x, t.y, t.showlegend, t.hoverinfo]),
+    [
+      ["x", "y", [100 + HEADROOM * 100], [null], false, "skip"],
+      ["x2", "y2", [20 + HEADROOM * 10], [null], false, "skip"],
+    ],
+  );
+  // a little more data: the end stays, until the data reaches it
+  shown[0].x.push(102);
+  assert.equal(headroomTraces(shown, ends)[0].x[0], 100 + HEADROOM * 100);
+  shown[0].x.push(106);
+  assert.equal(headroomTraces(shown, ends)[0].x[0], 106 + HEADROOM * 106);
+  // a new run (much shorter) pulls it back; an axis without data drops out
+  const fresh = headroomTraces([{ x: [0, 10], y: [1, 1] }], ends);
+  assert.deepEqual(
+    fresh.map((t) => t.x[0]),
+    [10 + HEADROOM * 10],
+  );
+  assert.deepEqual([...ends.keys()], ["x"]);
 });
