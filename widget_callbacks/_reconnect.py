@@ -68,6 +68,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from ._cell_hook import CellEndHook
+
 __all__ = ["ReconnectService", "reconnect_service", "reconnect_support", "serve_reconnects_during_fit"]
 
 log = logging.getLogger("widget_callbacks.reconnect")
@@ -422,7 +424,7 @@ class ReconnectService:
         self._lock = threading.RLock()
         self._owners: weakref.WeakSet[Any] = weakref.WeakSet()
         self._router: _Router | None = None
-        self._shell: Any = None
+        self._cell_hook = CellEndHook(self._post_run_cell)
         self._served: Counter[str] = Counter()
         self.installs = 0
 
@@ -463,7 +465,7 @@ class ReconnectService:
                         return False
                     self._router = router
                     self.installs += 1
-                    self._register_cell_hook()
+                    self._cell_hook.register()
                 return True
         except Exception:
             log.exception("reconnect service: begin failed")
@@ -490,28 +492,11 @@ class ReconnectService:
 
     def _uninstall(self) -> None:
         router, self._router = self._router, None
-        self._unregister_cell_hook()
+        self._cell_hook.unregister()
         if router is not None:
             router.stop()
             with router.served_lock:  # (the worker may still be draining: counted so far)
                 self._served.update(router.served)
-
-    def _register_cell_hook(self) -> None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        shell = get_ipython()
-        if shell is None or self._shell is not None:
-            return
-        shell.events.register("post_run_cell", self._post_run_cell)
-        self._shell = shell
-
-    def _unregister_cell_hook(self) -> None:
-        shell, self._shell = self._shell, None
-        if shell is not None:
-            with contextlib.suppress(ValueError):
-                shell.events.unregister("post_run_cell", self._post_run_cell)
 
     def _post_run_cell(self, result: Any) -> None:
         # The cell that ran fit ended (on_train_end was skipped if fit raised). A cell

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Protocol
 
-from widget_callbacks._core.state import StoppingSnapshot
+from ._core.state import StoppingSnapshot
+from ._cell_hook import CellEndHook
 
 __all__ = [
     "EventDelivery", "EventSupport", "GracefulInterrupt", "Steering", "describe_event_support",
@@ -360,7 +361,7 @@ class Steering:
         self._controller = controller
         self._guard = GracefulInterrupt(controller)
         self._active = False
-        self._shell: Any = None
+        self._cell_hook = CellEndHook(self._post_run_cell)
         self._lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = controller.add_listener(self._on_snapshot)
 
@@ -384,7 +385,7 @@ class Steering:
         if begin and threading.current_thread() is threading.main_thread():
             self._guard.uninstall()  # a stale handler from an aborted run
             self._guard.install()
-            self._register_cell_hook()
+            self._cell_hook.register()
         elif end:
             self._finish()
 
@@ -392,26 +393,7 @@ class Steering:
         with self._lock:
             self._active = False
         self._guard.uninstall()
-        self._unregister_cell_hook()
-
-    def _register_cell_hook(self) -> None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        shell = get_ipython()
-        if shell is None or self._shell is not None:
-            return
-        shell.events.register("post_run_cell", self._post_run_cell)
-        self._shell = shell
-
-    def _unregister_cell_hook(self) -> None:
-        shell, self._shell = self._shell, None
-        if shell is not None:
-            try:
-                shell.events.unregister("post_run_cell", self._post_run_cell)
-            except ValueError:
-                pass
+        self._cell_hook.unregister()
 
     def _post_run_cell(self, result: Any) -> None:
         """The cell that ran ``fit`` ended; on_train_end did not run if still running.
