@@ -41,10 +41,13 @@ def jupyter_notebook() -> Iterator[JupyterServer]:
     yield from _server("notebook")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API keeps an event loop running on the main thread
+    # while it is open, which would break later tests that call asyncio.run() or start
+    # their own Playwright. The Jupyter servers stay session-wide.
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} not found: `make install` installs it (apt-get install chromium)")
     with playwright_sync.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
