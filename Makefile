@@ -7,16 +7,20 @@ PORT ?= 8888
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install chromium js python demo test bench
+.PHONY: install system js python demo test bench
 
-install: chromium python
+install: system python
 
-chromium:
-	@command -v chromium >/dev/null || { \
+# Debian packages: Chromium (browser tests, image export) and, if missing, Node.js + npm.
+system:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $$missing; fi
 
-js:
+js: system
 	npm --prefix js ci --no-audit --no-fund
 	npm --prefix js run build
 
