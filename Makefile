@@ -28,7 +28,8 @@ python: js
 	$(PYTHON) -m pip install -e ".[test]"
 
 demo: install
-	cd notebooks && $(PYTHON) -m jupyter lab quickstart.ipynb --port=$(PORT)
+	cd notebooks && $(PYTHON) -m jupyter lab quickstart.ipynb --port=$(PORT) \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: install
 	$(PYTHON) -m pytest
