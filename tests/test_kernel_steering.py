@@ -93,6 +93,12 @@ class Kernel:
 
     def __init__(self, km: KernelManager, kc: BlockingKernelClient, log: Path) -> None:
         self.km, self.kc, self.log = km, kc, log
+        self.first_row = 0  # rows before this one belong to earlier tests
+
+    def start_test(self) -> None:
+        """Hide the rows earlier tests wrote: all tests share one kernel and log, and a
+        ``wait_for("epoch", epoch=12)`` must not be answered by a previous test's fit."""
+        self.first_row = len(self._all_rows())
 
     def execute(self, code: str, timeout: float = 120) -> dict[str, Any]:
         """Run a cell to its end; returns the reply content plus ``stdout``/``stderr``/``msgs``."""
@@ -115,10 +121,14 @@ class Kernel:
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return out
 
-    def rows(self) -> list[dict[str, Any]]:
+    def _all_rows(self) -> list[dict[str, Any]]:
         if not self.log.exists():
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows the kernel logged since the current test started."""
+        return self._all_rows()[self.first_row :]
 
     def wait_for(self, ev: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -155,7 +165,7 @@ def _value(v: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def kernel() -> Iterator[Kernel]:
+def shared_kernel() -> Iterator[Kernel]:
     tmp = Path(tempfile.mkdtemp(prefix="wc-kernel-"))
     log = tmp / "events.jsonl"
     env = {
@@ -183,6 +193,12 @@ def kernel() -> Iterator[Kernel]:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.fixture()
+def kernel(shared_kernel: Kernel) -> Kernel:
+    shared_kernel.start_test()
+    return shared_kernel
 
 
 def test_kernel_supports_subshells(kernel: Kernel) -> None:
