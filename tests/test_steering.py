@@ -17,6 +17,7 @@ import pytest
 from widget_callbacks import _steering
 from widget_callbacks._core.state import STOP_FAILED, STOP_INTERRUPTED
 from widget_callbacks._early_stopping import EarlyStoppingController
+from widget_callbacks._kernel import running_kernel
 from widget_callbacks._steering import (
     EventDelivery,
     EventSupport,
@@ -108,7 +109,7 @@ def test_route_comm_to_subshell_outside_a_kernel_is_a_no_op() -> None:
 
 
 def test_route_comm_to_subshell_in_a_kernel() -> None:
-    if _steering._kernel() is None:
+    if running_kernel() is None:
         pytest.skip("needs a running ipykernel; covered by tests/test_kernel_steering.py")
     import ipywidgets
 

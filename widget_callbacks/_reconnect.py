@@ -69,6 +69,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ._cell_hook import CellEndHook
+from ._kernel import running_kernel
 
 __all__ = ["ReconnectService", "reconnect_service", "reconnect_support", "serve_reconnects_during_fit"]
 
@@ -85,17 +86,6 @@ _RETRIES = 3
 _SWAP_TIMEOUT = 2.0  # seconds to wait for the shell channel thread to swap callbacks
 THREAD_NAME = "widget-callbacks-reconnect"
 ENV_SWITCH = "WIDGET_CALLBACKS_RECONNECT"
-
-
-def _kernel() -> Any | None:
-    try:
-        from ipykernel.kernelbase import Kernel
-    except ImportError:
-        return None
-    try:
-        return Kernel.instance() if Kernel.initialized() else None
-    except Exception:  # a half-initialised kernel or an exotic embedding
-        return None
 
 
 def _main_shell_thread(kernel: Any) -> threading.Thread:
@@ -118,7 +108,7 @@ def reconnect_support(kernel: Any = None) -> str | None:
     """
     if os.environ.get(ENV_SWITCH, "").strip() == "0":
         return f"turned off by {ENV_SWITCH}=0"
-    kernel = kernel if kernel is not None else _kernel()
+    kernel = kernel if kernel is not None else running_kernel()
     if kernel is None:
         return "not in an ipykernel kernel"
     try:
@@ -450,7 +440,7 @@ class ReconnectService:
         Returns whether the routing is on. Never raises.
         """
         try:
-            kernel = _kernel()
+            kernel = running_kernel()
             if kernel is None or threading.current_thread() is not _main_shell_thread(kernel):
                 return False
             with self._lock:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Protocol
 
-from ._core.state import StoppingSnapshot
 from ._cell_hook import CellEndHook
+from ._core.state import StoppingSnapshot
+from ._kernel import running_kernel
 
 __all__ = [
     "EventDelivery", "EventSupport", "GracefulInterrupt", "Steering", "describe_event_support",
@@ -59,18 +60,6 @@ def _frontend_choice(data: Any, default: str | None) -> str | None:
     if default is not None:
         _subshell_traffic_seen.set()
     return default
-
-
-def _kernel() -> Any | None:
-    """The running ipykernel ``Kernel`` of this process, or ``None``."""
-    try:
-        from ipykernel.kernelbase import Kernel
-    except ImportError:
-        return None
-    try:
-        return Kernel.instance() if Kernel.initialized() else None
-    except Exception:  # a half-initialised kernel or an exotic embedding
-        return None
 
 
 def _routing_method_patchable(comm_class: type) -> bool:
@@ -116,7 +105,7 @@ def route_comm_to_subshell(widget: Any) -> bool:
     route_comm_to_subshell(button)
     ```
     """
-    kernel = _kernel()
+    kernel = running_kernel()
     if kernel is None or not getattr(kernel, "_supports_kernel_subshells", False):
         return False
     return _patch_comm(getattr(widget, "comm", None))
@@ -196,7 +185,7 @@ def event_support() -> EventSupport:
     with _async_fits_lock:
         async_fit = _async_fits > 0
     on_main = threading.current_thread() is threading.main_thread()
-    kernel = _kernel()
+    kernel = running_kernel()
     if kernel is None:
         return EventSupport(False, None, False, False, None, on_main, async_fit)
     try:
