@@ -91,7 +91,40 @@ def test_batch_updates_are_throttled():
     plot.observe(lambda change: progress_updates.append(change["new"]), names="progress")
     model, x, y = _tiny_model()
     model.fit(x, y, epochs=2, batch_size=1, verbose=0, callbacks=[plot.callback])  # 256 batches
-    batch_updates = [p for p in progress_updates if p["batch"]]
+    # A batch update is one extend message carrying the progress (or, the first of
+    # a run, a trait change: its batch trace is new, so the traces are resent).
+    batch_updates = [m["progress"] for m in recorder.messages if "progress" in m]
+    batch_updates += [p for p in progress_updates if p["batch"] and p["status"] == "training"]
     assert 1 <= len(batch_updates) < 60
-    assert all(set(p) == set(PROGRESS_KEYS) for p in progress_updates)
-    assert recorder.messages
+    assert all(set(p) == set(PROGRESS_KEYS) for p in batch_updates + progress_updates)
+
+
+def test_a_batch_update_is_one_message_and_the_state_has_its_progress():
+    plot = LivePlot()
+    plot.begin_fit(3, 100)
+    plot.begin_epoch(1)
+    plot.end_batch(10, {"loss": 2.0})  # the batch trace is new: traces resent
+    recorder = Recorder(plot)
+    changes = []
+    plot.observe(changes.append, names="progress")
+    plot.end_batch(20, {"loss": 1.5})
+    assert len(recorder.messages) == 1 and not changes
+    (message,) = recorder.messages
+    assert message["type"] == MSG_EXTEND and message["run"] == plot.run
+    assert message["points"] and message["progress"]["batch"] == 20
+    assert message["progress"]["logs"] == {"loss": 1.5}
+    state = plot.get_state()
+    assert state["progress"] == message["progress"]
+    assert state["progress"] is not message["progress"]  # a snapshot, not the live dict
+    plot.end_epoch(1, {"loss": 1.4})  # epoch updates still set the trait
+    assert changes and changes[-1]["new"]["epoch"] == 1
+
+
+def test_a_batch_update_never_mutates_the_trait_default():
+    plot = LivePlot()
+    default = plot.progress
+    plot._plot.batches_per_epoch = 10  # fed with no begin_fit/begin_epoch before it
+    plot.end_batch(1, {"loss": 1.0})
+    plot.end_batch(2, {"loss": 0.5})
+    assert plot.progress is not default and plot.progress["batch"] == 2
+    assert default["status"] == "waiting" and default["batch"] == 0

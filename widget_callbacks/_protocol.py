@@ -27,7 +27,10 @@ Messages from the kernel to the front end (``msg:custom`` in anywidget):
   ``offset`` is the trace's length before the append; a view that already has
   those points (it got them from a newer state) skips them. Keys other than
   ``trace`` and ``offset`` are arrays to extend (``x``, ``y``, ``text``,
-  ``customdata``).
+  ``customdata``). A throttled batch update adds ``"progress": {...}`` (the
+  whole ``progress`` dict): the trait is then updated in place (no sync,
+  one message instead of two) and the front end sets its ``progress`` from
+  the message, locally. A state request still gets the current progress.
 
 Numbers in traces are finite floats or ``None`` (a gap). Non-finite metric
 values are drawn as gaps plus a marker trace; see ``_core/figure.py``.

@@ -229,7 +229,11 @@ class LivePlot(anywidget.AnyWidget):
             self._batch_logs = {k: json_number(v) for k, v in logs.items()}
             if self._plot.batches_per_epoch:
                 x = self._tracker.epoch - 1 + batch / self._plot.batches_per_epoch
-                self._apply(self._plot.add_batch(x, logs))
+                update = self._plot.add_batch(x, logs)
+                if update.points and not update.structure_changed and self._owns_progress():
+                    self._extend_with_progress(update)  # one message, not two
+                    return
+                self._apply(update)
             self._push_progress()
 
     def end_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
@@ -311,4 +315,23 @@ class LivePlot(anywidget.AnyWidget):
         }
 
     def _push_progress(self) -> None:
-        self.progress = self._progress_dict()
+        self._progress_owned = self._progress_dict()
+        self.progress = self._progress_owned
+
+    def _owns_progress(self) -> bool:
+        """Whether the ``progress`` dict is one `_push_progress` made (not the trait's
+        default), so that it may be updated in place."""
+        return self.progress is getattr(self, "_progress_owned", None)
+
+    def _extend_with_progress(self, update: Update) -> None:
+        """The batch points and the new progress in one ``extend`` message: at up to
+        ten updates a second, each message saved is main-thread time given back to
+        ``fit``. The ``progress`` trait's dict (ours: `_push_progress` assigned it) is
+        updated in place, which does not sync, so a new view or a reloaded page
+        still gets the current progress from the state."""
+        progress = self._progress_dict()
+        self.progress.clear()
+        self.progress.update(progress)
+        self.send(
+            {"type": MSG_EXTEND, "run": self._plot.run, "points": update.points, "progress": progress}
+        )

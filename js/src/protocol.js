@@ -34,6 +34,9 @@
  *   before the append: points a view already has (from a newer state, or
  *   from another view of the same model) are skipped. Keys other than
  *   `trace` and `offset` are arrays to extend (`x`, `y`, `text`, `customdata`).
+ *   A throttled batch update adds `progress` (a whole `progress` dict): the
+ *   Python trait was updated in place (no sync), so the front end sets its
+ *   `progress` from the message (locally, never saved back).
  *
  * Numbers in traces are finite or null (a gap).
  *
@@ -46,7 +49,7 @@
  *   [key: string]: unknown
  * }} Trace  one item of the `traces` trait
  * @typedef {{trace: number, offset: number, [key: string]: unknown}} ExtendPoints
- * @typedef {{type: string, run: number, points: ExtendPoints[]}} ExtendMessage
+ * @typedef {{type: string, run: number, points: ExtendPoints[], progress?: Progress}} ExtendMessage
  * @typedef {{
  *   status?: string, epoch?: number | null, epochs?: number | null,
  *   batch?: number | null, batches?: number | null,

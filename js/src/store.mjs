@@ -16,6 +16,22 @@ const NOT_ARRAYS = new Set(["trace", "offset"]);
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
+ * The progress an `extend` message carries (throttled batch updates send the
+ * batch points and the progress line in one message), or null: not an extend
+ * message of this run, or no progress object in it.
+ * @param {unknown} message
+ * @param {unknown} run  the model's `run`
+ * @returns {Record<string, unknown> | null}
+ */
+export function extendProgress(message, run) {
+  const msg = /** @type {{type?: unknown, run?: unknown, progress?: unknown}} */ (message);
+  if (!msg || typeof msg !== "object" || msg.type !== MSG_EXTEND || msg.run !== run) return null;
+  const progress = msg.progress;
+  if (!progress || typeof progress !== "object" || Array.isArray(progress)) return null;
+  return /** @type {Record<string, unknown>} */ (progress);
+}
+
+/**
  * Append the arrays of an `extend` message to `traces` in place.
  *
  * For every key, the message's array covers indices [offset, offset + n) of

@@ -7,11 +7,20 @@ import { createDownload } from "./download.mjs";
 import { Plotly, createPlot, frameScheduler } from "./plot.mjs";
 import { createProgress } from "./progress.mjs";
 import { MSG_EXTEND, STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING } from "./protocol.js";
-import { applyExtend, axisWidths, createDisplayCache, displayData, headroomTraces, pointCount } from "./store.mjs";
+import {
+  applyExtend,
+  axisWidths,
+  createDisplayCache,
+  displayData,
+  extendProgress,
+  headroomTraces,
+  pointCount,
+} from "./store.mjs";
 
 /**
  * @typedef {{
  *   get: (name: string) => any,
+ *   set: (name: string, value: any) => void,
  *   on: (event: string, callback: (...args: any[]) => void) => void,
  *   off: (event: string, callback: (...args: any[]) => void) => void,
  * }} Model  the part of anywidget's model interface used here
@@ -60,7 +69,11 @@ export default {
   initialize({ model }) {
     /** @param {unknown} msg */
     const onMsg = (msg) => {
-      if (isExtend(msg)) extendModel(model, msg);
+      if (!isExtend(msg)) return;
+      extendModel(model, msg);
+      // Set here only (not saved back): Python updated its trait in place.
+      const progress = extendProgress(msg, model.get("run"));
+      if (progress) model.set("progress", progress);
     };
     model.on("msg:custom", onMsg);
     return () => model.off("msg:custom", onMsg);

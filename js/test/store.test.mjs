@@ -9,6 +9,7 @@ import {
   createDisplayCache,
   decimate,
   displayData,
+  extendProgress,
   headroomTraces,
   pointCount,
 } from "../src/store.mjs";
@@ -371,4 +372,16 @@ test("headroomTraces stretch each x axis past its data, and move only when reach
     [10 + HEADROOM * 10],
   );
   assert.deepEqual([...ends.keys()], ["x"]);
+});
+
+test("extendProgress: the progress of an extend message of this run, else null", () => {
+  const progress = { status: "training", epoch: 2, batch: 40 };
+  const msg = { type: "extend", run: 3, points: [], progress };
+  assert.equal(extendProgress(msg, 3), progress);
+  assert.equal(extendProgress(msg, 4), null, "another run");
+  assert.equal(extendProgress({ ...msg, type: "other" }, 3), null);
+  assert.equal(extendProgress({ type: "extend", run: 3, points: [] }, 3), null, "epoch updates carry none");
+  assert.equal(extendProgress({ ...msg, progress: [1, 2] }, 3), null);
+  assert.equal(extendProgress({ ...msg, progress: "training" }, 3), null);
+  assert.equal(extendProgress(null, 3), null);
 });
