@@ -306,3 +306,43 @@ def test_quickstart_saved_without_widget_state_shows_the_final_plot(tmp_path, mo
     # The quickstart keeps the default static copy: a PNG.
     sizes = _execute_save_convert_open(nb, tmp_path, monkeypatch, "quickstart", interactive=False)
     assert sizes["with_static_fallback"] > sizes["without_static_fallback"]
+
+
+@pytest.mark.parametrize(
+    ("formats", "displayed", "warmed"),
+    [("png", True, True), (True, True, True), ("png", False, False), ("html", True, False), (False, True, False)],
+)
+def test_a_fit_start_warms_the_image_browser_up_only_for_a_displayed_png(
+    monkeypatch: pytest.MonkeyPatch, formats: object, displayed: bool, warmed: bool
+) -> None:
+    calls: list[None] = []
+    monkeypatch.setattr(_static, "warm_up_images", lambda: calls.append(None))
+    fallback = _static.StaticFallback(formats)
+    if displayed:
+        fallback._displays["widget-callbacks-test"] = object()
+    fallback.fit_started()
+    assert len(calls) == (1 if warmed else 0)
+
+
+def test_the_warm_up_runs_once_per_process_and_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[str] = []
+
+    def slow_warm_up() -> None:
+        runs.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(_static, "_warm_up", None)
+    monkeypatch.setattr(_static, "_warm_up_quietly", slow_warm_up)
+    _static.warm_up_images()  # returns at once, the browser starting in its thread
+    assert started.wait(10)
+    _static.warm_up_images()
+    release.set()
+    thread = _static._warm_up
+    assert thread is not None
+    thread.join(10)
+    assert runs == ["widget-callbacks-warm-up"]

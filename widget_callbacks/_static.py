@@ -216,6 +216,37 @@ def _call_server(kaleido: Any, fig: dict[str, Any], options: dict[str, Any]) -> 
     raise value
 
 
+_warm_up: threading.Thread | None = None
+
+
+def warm_up_images() -> None:
+    """Starts kaleido's browser in the background, once per process.
+
+    The first image of a session waits for Chromium to start and load plotly.js
+    (about 5 s here; later images about 0.5 s). A plot that will add a PNG to its
+    output when its fit ends calls this when the fit begins, so that the start
+    overlaps training instead of keeping the cell busy after it. Failures are left
+    to the real export, which reports them.
+    """
+    global _warm_up
+    with _server_lock:
+        if _warm_up is not None:
+            return
+        _warm_up = threading.Thread(target=_warm_up_quietly, name="widget-callbacks-warm-up", daemon=True)
+    _warm_up.start()
+
+
+def _warm_up_quietly() -> None:
+    try:
+        if find_chromium() is None:
+            return
+        import plotly.graph_objects as go
+
+        render_image(go.Figure(), "png", width=16, height=16)
+    except Exception:  # noqa: BLE001, S110 - the real export reports what is wrong
+        pass
+
+
 # -- the static fallback in notebooks --------------------------------------------
 
 
@@ -296,6 +327,12 @@ class StaticFallback:
         self._displays[display_id] = widget
         data, metadata = self._bundle(widget, source, static=self.final)
         display(data, raw=True, metadata=metadata, display_id=display_id)
+
+    def fit_started(self) -> None:
+        """A fit begins: if its end will add a PNG to a displayed output, start the
+        image browser now (`warm_up_images`)."""
+        if "png" in self.formats and self._displays:
+            warm_up_images()
 
     def fit_ended(self, source: Any) -> None:
         """Refreshes the static copy in every output shown; while a cell runs, once it

@@ -207,6 +207,7 @@ class LivePlot(anywidget.AnyWidget):
             self._status, self._message = STATUS_TRAINING, ""
             self._fit_started = False
             self._push_progress()
+        self._static.fit_started()
 
     def begin_epoch(self, epoch: int) -> None:
         """``epoch`` is 1-based."""
