@@ -7,7 +7,7 @@ PORT ?= 8888
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install system js python demo test bench
+.PHONY: install system js python demo test bench screenshot
 
 install: system python
 
@@ -37,3 +37,7 @@ test: install
 bench: install
 	$(PYTHON) -m pip install -e ".[bench]"
 	$(PYTHON) -m tests.benchmarks
+
+# The README's screenshot, taken by the quickstart's browser test from a real run.
+screenshot: install
+	WC_UPDATE_SCREENSHOT=1 $(PYTHON) -m pytest tests/browser/test_quickstart_live.py
