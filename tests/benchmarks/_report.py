@@ -61,6 +61,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
     if unit == "MB":
         return f"{value:.2f} MB"
+    if unit == "%":
+        return f"{value:.2f} %"
     return f"{value:g} {unit}".strip()
 
 
