@@ -8,23 +8,17 @@ what it handled, with timestamps, to a log file this test polls.
 from __future__ import annotations
 
 import json
-import os
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 jupyter_client = pytest.importorskip("jupyter_client")
-from jupyter_client.blocking.client import BlockingKernelClient  # noqa: E402
-from jupyter_client.manager import KernelManager  # noqa: E402
+from kernel_session import KernelSession, started_kernel  # noqa: E402
 
 pytestmark = pytest.mark.slow  # one kernel, TensorFlow imported once: about 30 s in all
 
-ROOT = Path(__file__).resolve().parents[1]
 LATENCY = 0.5  # seconds from sending a comm message to its handler running
 
 PRELUDE = r"""
@@ -88,56 +82,8 @@ class Boom(keras.callbacks.Callback):
 """
 
 
-class Kernel:
-    """A started kernel, its client, a log file and helpers."""
-
-    def __init__(self, km: KernelManager, kc: BlockingKernelClient, log: Path) -> None:
-        self.km, self.kc, self.log = km, kc, log
-        self.first_row = 0  # rows before this one belong to earlier tests
-
-    def start_test(self) -> None:
-        """Hide the rows earlier tests wrote: all tests share one kernel and log, and a
-        ``wait_for("epoch", epoch=12)`` must not be answered by a previous test's fit."""
-        self.first_row = len(self._all_rows())
-
-    def execute(self, code: str, timeout: float = 120) -> dict[str, Any]:
-        """Run a cell to its end; returns the reply content plus ``stdout``/``stderr``/``msgs``."""
-        return self.finish(self.kc.execute(code, allow_stdin=False), timeout)
-
-    def finish(self, msg_id: str, timeout: float = 120) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self.kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        out: dict[str, Any] = {**reply["content"], "stdout": "", "stderr": "", "msgs": []}
-        while True:  # drain this cell's IOPub messages up to its idle status
-            msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.1))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            out["msgs"].append(msg)
-            if msg["msg_type"] == "stream":
-                out[msg["content"]["name"]] += msg["content"]["text"]
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return out
-
-    def _all_rows(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows the kernel logged since the current test started."""
-        return self._all_rows()[self.first_row :]
-
-    def wait_for(self, ev: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for row in self.rows():
-                if row["ev"] == ev and all(row.get(k) == v for k, v in match.items()):
-                    return row
-            time.sleep(0.01)
-        raise AssertionError(f"kernel never logged {ev} {match}; log: {self.rows()[-10:]}")
+class Kernel(KernelSession):
+    """The shared kernel session plus subshells and comm messages."""
 
     def create_subshell(self) -> str:
         msg = self.kc.session.msg("create_subshell_request", {})
@@ -166,33 +112,8 @@ def _value(v: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shared_kernel() -> Iterator[Kernel]:
-    tmp = Path(tempfile.mkdtemp(prefix="wc-kernel-"))
-    log = tmp / "events.jsonl"
-    env = {
-        **os.environ,
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "KERAS_BACKEND": "tensorflow",
-        "KERAS_HOME": str(tmp / "keras"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "MPLBACKEND": "agg",
-        "WC_LOG": str(log),
-    }
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env, cwd=str(tmp))
-    kc = km.blocking_client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
-        k = Kernel(km, kc, log)
-        reply = k.execute(PRELUDE, timeout=180)
-        assert reply["status"] == "ok", reply
-        yield k
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    with started_kernel(Kernel, PRELUDE, "wc-kernel-") as session:
+        yield session
 
 
 @pytest.fixture()

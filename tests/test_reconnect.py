@@ -12,14 +12,10 @@ page sends on reconnect, WITHOUT a subshell id: ``kernel_info_request``,
 from __future__ import annotations
 
 import json
-import os
 import queue
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +24,8 @@ jupyter_client = pytest.importorskip("jupyter_client")
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_client.session import Session
+from kernel_session import KernelSession, started_kernel
 
-ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 1.0  # seconds from a request to its answer while the main shell is busy
 
 PRELUDE = r"""
@@ -72,50 +68,9 @@ plain.on_click(lambda b: plain_clicks.append(threading.current_thread().name))
 """
 
 
-class Kernel:
-    """The kernel, the client that runs cells (the page that started fit), helpers."""
-
-    def __init__(self, km: KernelManager, kc: BlockingKernelClient, tmp: Path) -> None:
-        self.km, self.kc, self.tmp = km, kc, tmp
-
-    def execute(self, code: str, timeout: float = 180) -> dict[str, Any]:
-        return self.finish(self.kc.execute(code, allow_stdin=False), timeout)
-
-    def finish(self, msg_id: str, timeout: float = 180) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self.kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        out: dict[str, Any] = {**reply["content"], "stdout": "", "stderr": ""}
-        while True:
-            msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.1))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                out[msg["content"]["name"]] += msg["content"]["text"]
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return out
-
-    def value(self, expr: str) -> Any:
-        out = self.execute(f"print(json.dumps({expr}))")
-        assert out["status"] == "ok", out
-        return json.loads(out["stdout"])
-
-    def rows(self) -> list[dict[str, Any]]:
-        path = self.tmp / "events.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def wait_for(self, ev: str, timeout: float = 120, **match: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for row in self.rows():
-                if row["ev"] == ev and all(row.get(k) == v for k, v in match.items()):
-                    return row
-            time.sleep(0.02)
-        raise AssertionError(f"kernel never logged {ev} {match}; last: {self.rows()[-5:]}")
+class Kernel(KernelSession):
+    """The shared kernel session (its client is the page that started fit) plus
+    the hold/release files of the prelude's loops."""
 
     def released(self, name: str) -> bool:
         return any(r["ev"] == "released" and r.get("name") == name for r in self.rows())
@@ -199,36 +154,18 @@ def _same_header(parent: dict[str, Any], request: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def kernel() -> Iterator[Kernel]:
-    tmp = Path(tempfile.mkdtemp(prefix="wc-reconnect-"))
-    env = {
-        **os.environ,
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "KERAS_BACKEND": "tensorflow",
-        "KERAS_HOME": str(tmp / "keras"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "MPLBACKEND": "agg",
-        "WC_TMP": str(tmp),
-    }
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env, cwd=str(tmp))
-    kc = km.blocking_client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
-        k = Kernel(km, kc, tmp)
-        reply = k.execute(PRELUDE, timeout=180)
-        assert reply["status"] == "ok", reply
-        support = k.value("reconnect_support()")
+def shared_kernel() -> Iterator[Kernel]:
+    with started_kernel(Kernel, PRELUDE, "wc-reconnect-") as session:
+        support = session.value("reconnect_support()")
         if support is not None:
             pytest.skip(f"reconnect service unsupported here: {support}")
-        yield k
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        yield session
+
+
+@pytest.fixture
+def kernel(shared_kernel: Kernel) -> Kernel:
+    shared_kernel.start_test()
+    return shared_kernel
 
 
 @pytest.fixture

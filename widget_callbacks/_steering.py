@@ -34,8 +34,9 @@ __all__ = [
 ]  # fmt: skip
 
 
-class SteerableController(Protocol):
-    """The part of ``EarlyStoppingController`` this module uses (thread-safe)."""
+class InterruptibleController(Protocol):
+    """The part of ``EarlyStoppingController`` that interrupts and fit-failure handling
+    use (thread-safe). The control panel needs another part: ``_controls.SteerableController``."""
 
     @property
     def running(self) -> bool: ...
@@ -245,7 +246,7 @@ class GracefulInterrupt:
     ```
     """
 
-    def __init__(self, *controllers: SteerableController) -> None:
+    def __init__(self, *controllers: InterruptibleController) -> None:
         self._controllers = controllers
         self._previous: Any = None
         self._installed = False
@@ -304,7 +305,7 @@ class GracefulInterrupt:
         raise KeyboardInterrupt  # SIG_DFL / unknown: what Python's default handler does
 
 
-def graceful_interrupts(*controllers: SteerableController) -> GracefulInterrupt:
+def graceful_interrupts(*controllers: InterruptibleController) -> GracefulInterrupt:
     """A ``GracefulInterrupt`` for a ``with`` block (installed on entry, restored on exit).
 
     Example:
@@ -346,7 +347,7 @@ class Steering:
     ```
     """
 
-    def __init__(self, controller: SteerableController) -> None:
+    def __init__(self, controller: InterruptibleController) -> None:
         self._controller = controller
         self._guard = GracefulInterrupt(controller)
         self._active = False
@@ -407,7 +408,7 @@ _STEERINGS: weakref.WeakKeyDictionary[Any, Steering] = weakref.WeakKeyDictionary
 _STEERINGS_LOCK = threading.Lock()
 
 
-def enable_steering(controller: SteerableController) -> Steering:
+def enable_steering(controller: InterruptibleController) -> Steering:
     """Attach ``Steering`` to ``controller`` once; later calls return the same one.
 
     Args:
@@ -426,7 +427,7 @@ def enable_steering(controller: SteerableController) -> Steering:
 # --------------------------------------------------------------------------- fit_async
 
 
-def _controllers_in(callbacks: Any) -> list[SteerableController]:
+def _controllers_in(callbacks: Any) -> list[InterruptibleController]:
     if callbacks is None:
         return []
     items = getattr(callbacks, "callbacks", callbacks)  # a keras CallbackList
