@@ -28,7 +28,8 @@ import ipywidgets, keras
 from IPython.display import display
 from widget_callbacks._early_stopping import EarlyStoppingController
 from widget_callbacks._controls import ControlPanel
-from widget_callbacks._steering import fit_async, event_support
+from widget_callbacks._steering import fit_async
+from widget_callbacks._events import event_support
 
 LOG = os.environ["WC_LOG"]
 

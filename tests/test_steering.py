@@ -14,19 +14,21 @@ import keras
 import numpy as np
 import pytest
 
-from widget_callbacks import _steering
+from widget_callbacks import _events
 from widget_callbacks._core.state import STOP_FAILED, STOP_INTERRUPTED
 from widget_callbacks._early_stopping import EarlyStoppingController
-from widget_callbacks._kernel import running_kernel
-from widget_callbacks._steering import (
+from widget_callbacks._events import (
     EventDelivery,
     EventSupport,
+    event_support,
+    route_comm_to_subshell,
+)
+from widget_callbacks._kernel import running_kernel
+from widget_callbacks._steering import (
     GracefulInterrupt,
     enable_steering,
-    event_support,
     fit_async,
     graceful_interrupts,
-    route_comm_to_subshell,
 )
 
 
@@ -92,12 +94,12 @@ def test_patch_comm_on_a_real_ipykernel_comm() -> None:
     for comm in (patched, other):
         comm._reply_subshell_id = None  # as after a publish from the busy main shell
         assert comm._reply_subshell_for({"method": "custom"}, "sub-1") is None
-    assert _steering._patch_comm(patched)
+    assert _events._patch_comm(patched)
     assert patched._reply_subshell_for({"method": "custom"}, "sub-1") == "sub-1"
     assert patched._reply_subshell_for({"method": "custom"}, None) is None
     assert other._reply_subshell_for({"method": "custom"}, "sub-1") is None  # instance only
-    assert not _steering._patch_comm(None)
-    assert not _steering._patch_comm(object())
+    assert not _events._patch_comm(None)
+    assert not _events._patch_comm(object())
 
 
 def test_route_comm_to_subshell_outside_a_kernel_is_a_no_op() -> None:
@@ -120,7 +122,7 @@ def test_event_support_outside_a_kernel() -> None:
     support = event_support()
     assert not support.in_kernel and support.delivery is EventDelivery.NO_KERNEL
     assert support.sigint  # pytest runs tests on the main thread
-    assert "Not in a Jupyter kernel" in _steering.describe_event_support()
+    assert "Not in a Jupyter kernel" in _events.describe_event_support()
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """ipywidgets controls for an ``EarlyStoppingController``: Stop, patience, pause, status.
 
 Threads: the handlers below may run on a kernel subshell thread (see
-``_steering.route_comm_to_subshell``) while ``fit`` runs on the main thread, and the
+``_events.route_comm_to_subshell``) while ``fit`` runs on the main thread, and the
 controller's listener runs on the fit thread. So:
 
 - handlers only call the controller's thread-safe API (``stop``, ``set_patience``,
@@ -38,7 +38,9 @@ from widget_callbacks._protocol import (
     STATUS_TRAINING,
     STATUS_WAITING,
 )
-from widget_callbacks._steering import enable_steering, event_support, route_comm_to_subshell
+
+from ._events import event_support, route_comm_to_subshell
+from ._steering import enable_steering
 
 __all__ = ["ControlPanel", "status_text"]
 

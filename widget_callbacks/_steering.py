@@ -1,8 +1,7 @@
-"""Getting the user's events to a controller while ``model.fit`` blocks the cell.
+"""Steering a running ``model.fit`` from the notebook while it blocks the cell.
 
-- Kernel subshells (ipykernel >= 7, JupyterLab >= 4.4, Notebook >= 7.4): control comm
-  messages run on a subshell thread; ``route_comm_to_subshell`` undoes ipykernel 7.4's
-  "reply to the last publisher" routing for our control comms.
+(Subshell routing and detecting what the kernel offers: ``_events.py``.)
+
 - SIGINT (main thread only): ``GracefulInterrupt``/``Steering`` make the first
   Interrupt a graceful stop; a second one behaves as before (``KeyboardInterrupt``).
 - An async cell: ``await fit_async(...)`` runs ``fit`` in a worker thread, and
@@ -14,24 +13,20 @@ No ipywidgets import; ipykernel and IPython are imported lazily and feature-dete
 from __future__ import annotations
 
 import asyncio
-import enum
-import inspect
 import signal
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Protocol
 
 from ._cell_hook import CellEndHook
 from ._core.state import StoppingSnapshot
-from ._kernel import running_kernel
+from ._events import async_fits
 
-__all__ = [
-    "EventDelivery", "EventSupport", "GracefulInterrupt", "Steering", "describe_event_support",
-    "enable_steering", "event_support", "fit_async", "graceful_interrupts", "route_comm_to_subshell",
-]  # fmt: skip
+__all__ = ["GracefulInterrupt", "Steering", "enable_steering", "fit_async", "graceful_interrupts"]
+
+_SIGNAL_TICK = 0.1  # seconds between wake-ups of the main thread in fit_async
 
 
 class InterruptibleController(Protocol):
@@ -46,181 +41,6 @@ class InterruptibleController(Protocol):
     def mark_failed(self, message: str) -> None: ...
 
     def add_listener(self, fn: Callable[[StoppingSnapshot], None]) -> Callable[[], None]: ...
-
-
-# --------------------------------------------------------------------------- comm routing
-
-_subshell_traffic_seen = threading.Event()  # a control comm message arrived tagged for a subshell
-_async_fits = 0
-_async_fits_lock = threading.Lock()
-_SIGNAL_TICK = 0.1  # seconds between wake-ups of the main thread in fit_async
-
-
-def _frontend_choice(data: Any, default: str | None) -> str | None:
-    """Replacement for ``BaseComm._reply_subshell_for``: keep the front end's subshell."""
-    if default is not None:
-        _subshell_traffic_seen.set()
-    return default
-
-
-def _routing_method_patchable(comm_class: type) -> bool:
-    """Whether ``comm_class`` has ipykernel 7.4's ``_reply_subshell_for(data, default)``."""
-    method = getattr(comm_class, "_reply_subshell_for", None)
-    if method is None or not callable(method):
-        return False
-    try:
-        params = list(inspect.signature(method).parameters)
-    except (TypeError, ValueError):
-        return False
-    return params == ["self", "data", "default"]
-
-
-def _patch_comm(comm: Any) -> bool:
-    """Route ``comm``'s incoming messages to the subshell the front end chose."""
-    if comm is None or not _routing_method_patchable(type(comm)):
-        return False
-    comm._reply_subshell_for = _frontend_choice  # this instance only
-    return True
-
-
-def route_comm_to_subshell(widget: Any) -> bool:
-    """Let a control widget's comm messages run on the front end's kernel subshell.
-
-    ipykernel 7.4 routes a comm's messages to the shell that last published on it:
-    for a widget made in a cell or updated during ``fit``, the busy main shell. This
-    overrides ``_reply_subshell_for`` (private, feature-detected) on this comm only,
-    so the subshell in the message header is used. Only for widgets whose handlers
-    touch thread-safe state.
-
-    Args:
-        widget: an ipywidgets/anywidget widget (anything with a ``comm`` attribute).
-
-    Returns:
-        ``True`` if applied; ``False`` outside a kernel, without subshells (6.x), or
-        without that routing (7.0 to 7.3 honour the front end's subshell already).
-
-    Example:
-
-    ```python
-    button = ipywidgets.Button(description="Stop")
-    route_comm_to_subshell(button)
-    ```
-    """
-    kernel = running_kernel()
-    if kernel is None or not getattr(kernel, "_supports_kernel_subshells", False):
-        return False
-    return _patch_comm(getattr(widget, "comm", None))
-
-
-# --------------------------------------------------------------------------- event support
-
-
-class EventDelivery(str, enum.Enum):
-    """How clicks on the controls reach a running ``fit``."""
-
-    SUBSHELL = "subshell"  # a front end uses subshells: controls act during fit
-    MAYBE_SUBSHELL = "maybe-subshell"  # the kernel can; the front end not seen doing it yet
-    ASYNC = "async"  # a fit_async is being awaited: controls act during fit
-    AFTER_CELL = "after-cell"  # clicks wait for the busy cell
-    NO_KERNEL = "no-kernel"  # not in a Jupyter kernel
-
-
-_SENTENCES: dict[EventDelivery, str] = {
-    EventDelivery.SUBSHELL: "Stop and patience act during fit (kernel subshell).",
-    EventDelivery.MAYBE_SUBSHELL: (
-        "Stop acts during fit in front ends with kernel subshells (JupyterLab >= 4.4); "
-        "elsewhere after this cell: use Interrupt or fit_async."
-    ),
-    EventDelivery.ASYNC: "Stop and patience act during fit (awaited fit_async).",
-    EventDelivery.AFTER_CELL: "Stop acts after this cell: use Interrupt or fit_async.",
-    EventDelivery.NO_KERNEL: "Not in a Jupyter kernel: steer the controller from code.",
-}
-
-
-@dataclass(frozen=True)
-class EventSupport:
-    """Which mechanisms can deliver events during a blocking ``fit`` here.
-
-    Args:
-        in_kernel: running inside an ipykernel kernel.
-        ipykernel_version: its version, or ``None``.
-        kernel_subshells: the kernel runs subshell threads (ipykernel >= 7).
-        comm_routing: control comms can be routed to subshells (7.4's override
-            applies, or the kernel needs none).
-        frontend_subshells: ``True`` once a front end created a subshell or sent a
-            control message on one; ``None`` when not (yet) seen.
-        sigint: a SIGINT handler can be installed (the caller is the main thread).
-        async_fit: a ``fit_async`` is being awaited now.
-    """
-
-    in_kernel: bool
-    ipykernel_version: str | None
-    kernel_subshells: bool
-    comm_routing: bool
-    frontend_subshells: bool | None
-    sigint: bool
-    async_fit: bool
-
-    @property
-    def delivery(self) -> EventDelivery:
-        """The mechanism controls rely on, best first."""
-        if not self.in_kernel:
-            return EventDelivery.NO_KERNEL
-        if self.async_fit:
-            return EventDelivery.ASYNC
-        if self.kernel_subshells and self.comm_routing:
-            return EventDelivery.SUBSHELL if self.frontend_subshells else EventDelivery.MAYBE_SUBSHELL
-        return EventDelivery.AFTER_CELL
-
-    @property
-    def sentence(self) -> str:
-        """One sentence for the controls' status line."""
-        return _SENTENCES[self.delivery]
-
-
-def event_support() -> EventSupport:
-    """Detect how events reach a running ``fit`` in this process; see ``EventSupport``.
-
-    Example: ``if event_support().delivery is EventDelivery.AFTER_CELL: ...``
-    """
-    with _async_fits_lock:
-        async_fit = _async_fits > 0
-    on_main = threading.current_thread() is threading.main_thread()
-    kernel = running_kernel()
-    if kernel is None:
-        return EventSupport(False, None, False, False, None, on_main, async_fit)
-    try:
-        import ipykernel
-
-        version: str | None = str(ipykernel.__version__)
-    except Exception:
-        version = None
-    subshells = bool(getattr(kernel, "_supports_kernel_subshells", False))
-    routing = False
-    frontend: bool | None = True if _subshell_traffic_seen.is_set() else None
-    if subshells:
-        try:
-            from ipykernel.comm.comm import BaseComm
-
-            has_method = hasattr(BaseComm, "_reply_subshell_for")
-            routing = not has_method or _routing_method_patchable(BaseComm)
-        except Exception:
-            routing = False
-        try:
-            if kernel.shell_channel_thread.manager.list_subshell():
-                frontend = True
-        except Exception:
-            pass
-    return EventSupport(True, version, subshells, routing, frontend, on_main, async_fit)
-
-
-def describe_event_support() -> str:
-    """One sentence saying when the controls act, e.g. after the cell or during fit.
-
-    Example: ``describe_event_support()`` gives, in VS Code,
-    ``"Stop acts after this cell: use Interrupt or fit_async."``
-    """
-    return event_support().sentence
 
 
 # --------------------------------------------------------------------------- SIGINT
@@ -465,12 +285,10 @@ async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any
     history = await fit_async(model, x, y, epochs=50, callbacks=[controller])
     ```
     """
-    global _async_fits
     controllers = _controllers_in(callbacks)
     guard = GracefulInterrupt(*controllers)
     guard.install()
-    with _async_fits_lock:
-        _async_fits += 1
+    async_fits.add(1)
     try:
         task = asyncio.ensure_future(
             asyncio.to_thread(model.fit, *args, callbacks=callbacks, **kwargs)
@@ -491,6 +309,5 @@ async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any
                 controller.mark_failed(_describe(error))
         raise
     finally:
-        with _async_fits_lock:
-            _async_fits -= 1
+        async_fits.add(-1)
         guard.uninstall()

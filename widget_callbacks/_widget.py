@@ -69,7 +69,9 @@ class LivePlot(anywidget.AnyWidget):
             in the output that shows the widget, for notebooks saved without widget
             state (GitHub, nbviewer, nbconvert): ``"png"`` (an image, about 200 kB),
             ``"html"`` (interactive, but it inlines plotly.js: about 5 MB per plot),
-            True for both, or False for none. PNG needs kaleido and Chromium.
+            True for both, or False for none. PNG needs kaleido and Chromium; the
+            browser is started in the background when the fit begins (about 5 s,
+            once per session), and the image is made when the cell ends.
             Defaults to ``"png"``.
 
     Example:
