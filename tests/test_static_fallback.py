@@ -346,3 +346,18 @@ def test_the_warm_up_runs_once_per_process_and_in_the_background(monkeypatch: py
     assert thread is not None
     thread.join(10)
     assert runs == ["widget-callbacks-warm-up"]
+
+
+def test_starting_the_warm_up_never_waits_for_an_export_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A second fit in the same cell can begin while the first warm-up still renders
+    # (holding the export lock): its on_train_begin must not wait for it.
+    import threading
+
+    monkeypatch.setattr(_static, "_warm_up", None)
+    monkeypatch.setattr(_static, "_warm_up_quietly", lambda: None)
+    with _static._server_lock:  # an export is running
+        begin = threading.Thread(target=_static.warm_up_images, daemon=True)
+        begin.start()
+        begin.join(5)
+        assert not begin.is_alive(), "warm_up_images waited for the export lock"
+    assert _static._warm_up is not None

@@ -25,7 +25,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class _Counter:
+class _AwaitedFits:
     """How many ``fit_async`` calls are being awaited (thread-safe)."""
 
     def __init__(self) -> None:
@@ -42,7 +42,7 @@ class _Counter:
             return self._count > 0
 
 
-async_fits = _Counter()
+async_fits = _AwaitedFits()
 
 
 # --------------------------------------------------------------------------- comm routing

@@ -217,6 +217,7 @@ def _call_server(kaleido: Any, fig: dict[str, Any], options: dict[str, Any]) -> 
 
 
 _warm_up: threading.Thread | None = None
+_warm_up_lock = threading.Lock()  # not _server_lock: a fit must not wait for an export
 
 
 def warm_up_images() -> None:
@@ -229,7 +230,7 @@ def warm_up_images() -> None:
     to the real export, which reports them.
     """
     global _warm_up
-    with _server_lock:
+    with _warm_up_lock:
         if _warm_up is not None:
             return
         _warm_up = threading.Thread(target=_warm_up_quietly, name="widget-callbacks-warm-up", daemon=True)
