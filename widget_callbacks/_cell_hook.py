@@ -26,12 +26,15 @@ class CellEndHook:
         self._fn = fn
         self._shell: Any = None
 
-    def register(self) -> None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        shell = get_ipython()
+    def register(self, shell: Any = None) -> None:
+        """Registers on ``shell``'s events (defaults to the running IPython shell),
+        unless already registered."""
+        if shell is None:
+            try:
+                from IPython import get_ipython
+            except ImportError:
+                return
+            shell = get_ipython()
         if shell is None or self._shell is not None:
             return
         shell.events.register("post_run_cell", self._fn)

@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._cell_hook import CellEndHook
 from ._core.figure import PlotState
 
 if TYPE_CHECKING:
@@ -314,7 +315,8 @@ class StaticFallback:
         self.formats = fallback_formats(formats)
         self.final = False
         self._displays: dict[str, Any] = {}  # display id -> the widget shown
-        self._pending = False
+        self._source: Any = None  # the plot whose copy is refreshed when the cell ends
+        self._cell_end = CellEndHook(self._after_cell)
         self._cache: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
     def display(self, widget: Any, source: Any) -> None:
@@ -346,16 +348,12 @@ class StaticFallback:
         if shell is None or not _Cells.running:
             self._refresh_quietly(source)
             return
-        if self._pending:
-            return
-        self._pending = True
+        self._source = source
+        self._cell_end.register(shell)  # once, however many fits end in this cell
 
-        def after_cell(result: Any = None) -> None:
-            shell.events.unregister("post_run_cell", after_cell)
-            self._pending = False
-            self._refresh_quietly(source)
-
-        shell.events.register("post_run_cell", after_cell)
+    def _after_cell(self, result: Any = None) -> None:
+        self._cell_end.unregister()
+        self._refresh_quietly(self._source)
 
     def _refresh_quietly(self, source: Any) -> None:
         try:

@@ -114,6 +114,7 @@ class LivePlot(anywidget.AnyWidget):
         self._status = STATUS_WAITING
         self._message = ""
         self._batch_logs: dict[str, Any] = {}
+        self._progress_owned: dict[str, Any] | None = None  # the dict _push_progress assigned
         self._callback: LivePlotCallback | None = None
         super().__init__(
             traces=self._plot.traces,
@@ -324,7 +325,7 @@ class LivePlot(anywidget.AnyWidget):
     def _owns_progress(self) -> bool:
         """Whether the ``progress`` dict is one `_push_progress` made (not the trait's
         default), so that it may be updated in place."""
-        return self.progress is getattr(self, "_progress_owned", None)
+        return self.progress is self._progress_owned
 
     def _extend_with_progress(self, update: Update) -> None:
         """The batch points and the new progress in one ``extend`` message: at up to
