@@ -1,12 +1,15 @@
-// Bundle the front end (and plotly.js) into one ES module for anywidget:
-// ../widget_callbacks/static/widget.js. Run with `npm run build`.
+// Bundle the front end (and plotly.js) into one ES module for anywidget,
+// ../widget_callbacks/static/widget.js (its `_esm`), and minify its styles
+// into ../widget_callbacks/static/widget.css (its `_css`). Run with `npm run build`.
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outfile = join(here, "..", "widget_callbacks", "static", "widget.js");
+const staticDir = join(here, "..", "widget_callbacks", "static");
+const outfile = join(staticDir, "widget.js");
+const cssOutfile = join(staticDir, "widget.css");
 const plotlyPkg = JSON.parse(
   readFileSync(join(here, "node_modules", "plotly.js-basic-dist-min", "package.json"), "utf8"),
 );
@@ -28,6 +31,16 @@ await esbuild.build({
   banner: { js: banner },
   logLevel: "warning",
 });
+
+await esbuild.build({
+  entryPoints: [join(here, "src", "widget.css")],
+  outfile: cssOutfile,
+  bundle: true,
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+console.log(`wrote ${cssOutfile} (${statSync(cssOutfile).size} bytes)`);
 
 const size = statSync(outfile).size;
 console.log(`wrote ${outfile} (${size} bytes)`);

@@ -14,9 +14,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from widget_callbacks._checkpoint import CheckpointWatcher  # noqa: E402
-from widget_callbacks._core.monitor import MonitorRule  # noqa: E402
-from widget_callbacks._core.state import CheckpointRecord  # noqa: E402
+from widget_callbacks.adapters.checkpoint import CheckpointWatcher  # noqa: E402
+from widget_callbacks.core.monitor import MonitorRule  # noqa: E402
+from widget_callbacks.core.records import CheckpointRecord  # noqa: E402
 
 BATCHES = 8
 

@@ -9,16 +9,11 @@ from typing import Any
 import keras
 import pytest
 
-from widget_callbacks._controls import ControlPanel, status_text
-from widget_callbacks._core.state import (
-    STOP_BY_HAND,
-    STOP_COMPLETED,
-    STOP_FAILED,
-    STOP_INTERRUPTED,
-    StoppingSnapshot,
-)
-from widget_callbacks._early_stopping import EarlyStoppingController
-from widget_callbacks._protocol import STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING
+from widget_callbacks.widgets.controls import ControlPanel, status_text
+from widget_callbacks.core.outcome import STOP_BY_HAND, STOP_COMPLETED, STOP_FAILED, STOP_INTERRUPTED
+from widget_callbacks.core.records import StoppingSnapshot
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.core.protocol import STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING
 
 
 def _controller(patience: int = 5, **kwargs: Any) -> EarlyStoppingController:

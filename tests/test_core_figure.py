@@ -8,23 +8,20 @@ import sys
 
 import pytest
 
-from widget_callbacks._core.figure import PlotState
-from widget_callbacks._core.history import RunHistory, json_number, metric_family, numeric_logs
-from widget_callbacks._core.marks import axis_names, build_layout, stop_description
-from widget_callbacks._core.progress import ProgressTracker, Throttle
-from widget_callbacks._core.state import (
-    STOP_BY_HAND,
-    STOP_PATIENCE,
-    CheckpointRecord,
-    StoppingSnapshot,
-)
+from widget_callbacks.core.figure import PlotState
+from widget_callbacks.adapters.logs import numeric_logs
+from widget_callbacks.core.history import RunHistory, json_number, metric_family
+from widget_callbacks.core.marks import axis_names, build_layout, stop_description
+from widget_callbacks.core.progress import ProgressTracker, Throttle
+from widget_callbacks.core.outcome import STOP_BY_HAND, STOP_PATIENCE
+from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
 
 
 def test_core_imports_neither_keras_nor_ipywidgets():
     import subprocess
 
     code = (
-        "import sys, widget_callbacks._core.figure, widget_callbacks._core.progress;"
+        "import sys, widget_callbacks.core.figure, widget_callbacks.core.progress;"
         "print(sorted(m for m in ('keras','ipywidgets','tensorflow','anywidget') if m in sys.modules))"
     )
     # Importing the subpackage runs widget_callbacks/__init__ first, so load the
@@ -32,10 +29,10 @@ def test_core_imports_neither_keras_nor_ipywidgets():
     code = (
         "import importlib.util, sys, pathlib;"
         "root = pathlib.Path('widget_callbacks');"
-        "spec = importlib.util.spec_from_file_location('core', root/'_core'/'__init__.py',"
-        " submodule_search_locations=[str(root/'_core')]);"
+        "spec = importlib.util.spec_from_file_location('core', root/'core'/'__init__.py',"
+        " submodule_search_locations=[str(root/'core')]);"
         "m = importlib.util.module_from_spec(spec); sys.modules['core'] = m; spec.loader.exec_module(m);"
-        "import core.figure, core.progress, core.history, core.marks, core.state;"
+        "import core.figure, core.progress, core.history, core.marks, core.records, core.outcome, core.run_record, core.protocol;"
         "print(sorted(n for n in ('keras','ipywidgets','tensorflow','anywidget') if n in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -126,7 +123,8 @@ def test_metric_names_are_escaped_for_plotly():
 def test_batch_points_and_run_continuation():
     state = PlotState()
     state.add_epoch(1, {"loss": 1.0})
-    state.add_batch(1.5, {"loss": 0.9, "val_loss": 3.0})
+    state.batches_per_epoch = 2
+    state.add_batch(2, 1, {"loss": 0.9, "val_loss": 3.0})  # epoch 2, batch 1 of 2
     batch = next(t for t in state.traces if t["meta"]["role"] == "batch")
     assert batch["x"] == [1.5] and batch["name"] == "loss (batch)"
     assert state.continues(2) and not state.continues(1) and not state.continues(5)
@@ -227,13 +225,14 @@ def test_throttle_and_eta_with_a_fake_clock():
 
 def test_loss_panel_comes_first_whatever_the_log_order():
     state = PlotState()
-    state.add_batch(0.5, {"accuracy": 0.3, "loss": 2.0})
+    state.batches_per_epoch = 2
+    state.add_batch(1, 1, {"accuracy": 0.3, "loss": 2.0})
     state.add_epoch(1, {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.1})
     assert state.panels == ["loss", "accuracy"]
 
 
 def test_a_completed_run_marks_its_last_epoch():
-    from widget_callbacks._core.state import STOP_COMPLETED
+    from widget_callbacks.core.outcome import STOP_COMPLETED
 
     state = PlotState()
     for epoch, value in enumerate([1.0, 0.5, 0.7], start=1):
@@ -245,7 +244,7 @@ def test_a_completed_run_marks_its_last_epoch():
 
 
 def test_after_the_run_the_band_ends_at_the_last_epoch():
-    from widget_callbacks._core.state import STOP_COMPLETED
+    from widget_callbacks.core.outcome import STOP_COMPLETED
 
     snap = _snapshot(best_epoch=39, patience=5, last_epoch=40, stop_reason=STOP_COMPLETED)
     band = next(s for s in build_layout(["loss"], snap)["shapes"] if s["type"] == "rect")

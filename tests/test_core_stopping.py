@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from widget_callbacks._core.checkpoints import CheckpointLog
-from widget_callbacks._core.monitor import MonitorRule
-from widget_callbacks._core.state import STOP_PATIENCE, CheckpointRecord
-from widget_callbacks._core.stopping import EpochDecision, StoppingRule
+from widget_callbacks.core.checkpoints import CheckpointLog
+from widget_callbacks.core.monitor import MonitorRule
+from widget_callbacks.core.outcome import STOP_PATIENCE
+from widget_callbacks.core.records import CheckpointRecord
+from widget_callbacks.core.stopping import EpochDecision, StoppingRule
 
 NAN, INF = math.nan, math.inf
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,14 +265,14 @@ def test_checkpoint_log_validation() -> None:
 
 
 def test_core_imports_neither_keras_nor_ipywidgets() -> None:
-    """Imports ``widget_callbacks._core`` on its own (the package ``__init__``, which
+    """Imports ``widget_callbacks.core`` on its own (the package ``__init__``, which
     pulls in the Keras adapters, is bypassed with a bare package module)."""
     code = (
         "import sys, types\n"
         "pkg = types.ModuleType('widget_callbacks'); pkg.__path__ = [sys.argv[1]]\n"
         "sys.modules['widget_callbacks'] = pkg\n"
-        "import widget_callbacks._core, widget_callbacks._core.monitor, widget_callbacks._core.stopping\n"
-        "import widget_callbacks._core.checkpoints\n"
+        "import widget_callbacks.core, widget_callbacks.core.monitor, widget_callbacks.core.stopping\n"
+        "import widget_callbacks.core.checkpoints\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'ipywidgets', 'anywidget'))\n"
         "print(bad)\n"
     )

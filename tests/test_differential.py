@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras.src.trainers.compile_utils import MetricsList  # noqa: E402
 
-from widget_callbacks._early_stopping import EarlyStoppingController  # noqa: E402
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController  # noqa: E402
 
 #: Number of generated cases compared with keras.callbacks.EarlyStopping.
 N_CASES = 3000

@@ -17,17 +17,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from widget_callbacks._core.state import (  # noqa: E402
-    STOP_BY_HAND,
-    STOP_COMPLETED,
-    STOP_FAILED,
-    STOP_INTERRUPTED,
-    STOP_NON_FINITE,
-    STOP_OTHER_CALLBACK,
-    STOP_PATIENCE,
-    StoppingSnapshot,
-)
-from widget_callbacks._early_stopping import EarlyStoppingController  # noqa: E402
+from widget_callbacks.core.outcome import STOP_COMPLETED, STOP_FAILED, STOP_INTERRUPTED, STOP_NON_FINITE, STOP_OTHER_CALLBACK, STOP_PATIENCE  # noqa: E402
+from widget_callbacks.core.records import StoppingSnapshot  # noqa: E402
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController  # noqa: E402
 
 BATCHES = 8  # per epoch
 

@@ -18,9 +18,10 @@ import plotly.io as pio
 import pytest
 
 from widget_callbacks import LivePlot
-from widget_callbacks import export
-from widget_callbacks._core.state import STOP_PATIENCE, CheckpointRecord, StoppingSnapshot
-from widget_callbacks._static import ChromiumNotFoundError, find_chromium
+from widget_callbacks.export import files as export
+from widget_callbacks.core.outcome import STOP_PATIENCE
+from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
+from widget_callbacks.export.images import ChromiumNotFoundError, find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium for kaleido")
@@ -424,9 +425,9 @@ def test_from_history_of_a_long_run_sends_a_bounded_number_of_messages(tmp_path,
 
 @needs_chromium
 def test_a_timed_out_export_blocks_the_next_until_its_image_is_in(plot, tmp_path, monkeypatch):
-    from widget_callbacks import _static
+    from widget_callbacks.export.images import images as _static
 
-    monkeypatch.setattr(_static, "EXPORT_TIMEOUT", 0.0)
+    monkeypatch.setattr(_static, "timeout", 0.0)
     with pytest.raises(TimeoutError, match="did not return an image"):
         plot.save(tmp_path / "slow.png")
     late = _static._late_call
@@ -435,6 +436,6 @@ def test_a_timed_out_export_blocks_the_next_until_its_image_is_in(plot, tmp_path
         with pytest.raises(TimeoutError, match="still busy"):
             plot.save(tmp_path / "next.png")
     late.join(timeout=120)
-    monkeypatch.setattr(_static, "EXPORT_TIMEOUT", 120.0)
+    monkeypatch.setattr(_static, "timeout", 120.0)
     assert png_size(plot.save(tmp_path / "next.png").read_bytes())[0] == 900
     assert [p.name for p in tmp_path.iterdir()] == ["next.png"]

@@ -41,3 +41,15 @@ def test_bundle_is_built_small_and_offline():
     # traces, which the cartesian bundle cannot draw; browser tests block the network.)
     assert not re.search(r"""import\s*\(?\s*["']https?:""", text)
     assert not re.search(r"""from\s*["']https?:""", text)
+
+
+def test_stylesheet_is_built_for_anywidget_css():
+    """The styles are a file (anywidget's ``_css``), no longer a string in the bundle."""
+    static = pathlib.Path(__file__).resolve().parents[1] / "widget_callbacks" / "static"
+    css = static / "widget.css"
+    assert css.is_file(), "run `npm --prefix js run build`"
+    text = css.read_text(encoding="utf-8")
+    for selector in (".wc-root", ".wc-bar-fill", ".wc-download", ".wc-empty"):
+        assert selector in text
+    assert "@import" not in text and "url(" not in text, "nothing is fetched"
+    assert "--jp-ui-font-family" not in (static / "widget.js").read_text(encoding="utf-8")

@@ -26,10 +26,10 @@ import json, os, threading, time, warnings
 import numpy as np
 import ipywidgets, keras
 from IPython.display import display
-from widget_callbacks._early_stopping import EarlyStoppingController
-from widget_callbacks._controls import ControlPanel
-from widget_callbacks._steering import fit_async
-from widget_callbacks._events import event_support
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.widgets.controls import ControlPanel
+from widget_callbacks.kernel.steering import fit_async
+from widget_callbacks.kernel.events import event_support
 
 LOG = os.environ["WC_LOG"]
 

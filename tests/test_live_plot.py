@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from widget_callbacks import LivePlot, LivePlotCallback
-from widget_callbacks._protocol import MSG_EXTEND, PROGRESS_KEYS
+from widget_callbacks.core.protocol import MSG_EXTEND, PROGRESS_KEYS
 
 
 class Recorder:

@@ -30,8 +30,8 @@ DEADLINE = 1.0  # seconds from a request to its answer while the main shell is b
 
 PRELUDE = r"""
 import json, logging, os, threading, time
-from widget_callbacks._widget import LivePlot
-from widget_callbacks._reconnect import reconnect_service, reconnect_support, serve_reconnects_during_fit
+from widget_callbacks.widgets.live_plot import LivePlot
+from widget_callbacks.kernel.reconnect import reconnect_service, reconnect_support, serve_reconnects_during_fit
 import ipywidgets
 
 TMP = os.environ["WC_TMP"]
@@ -225,7 +225,7 @@ def _metric(state: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def test_off_outside_a_kernel() -> None:
-    from widget_callbacks._reconnect import (
+    from widget_callbacks.kernel.reconnect import (
         reconnect_service,
         reconnect_support,
         serve_reconnects_during_fit,
@@ -238,7 +238,7 @@ def test_off_outside_a_kernel() -> None:
 
 
 def test_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from widget_callbacks._reconnect import reconnect_support
+    from widget_callbacks.kernel.reconnect import reconnect_support
 
     monkeypatch.setenv("WIDGET_CALLBACKS_RECONNECT", "0")
     assert reconnect_support(object()) == "turned off by WIDGET_CALLBACKS_RECONNECT=0"
@@ -246,7 +246,7 @@ def test_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_off_on_ipykernel_6_and_without_subshells(monkeypatch: pytest.MonkeyPatch) -> None:
     ipykernel = pytest.importorskip("ipykernel")
-    from widget_callbacks._reconnect import reconnect_support
+    from widget_callbacks.kernel.reconnect import reconnect_support
 
     class Fake:
         _supports_kernel_subshells = False
@@ -260,7 +260,7 @@ def test_off_on_ipykernel_6_and_without_subshells(monkeypatch: pytest.MonkeyPatc
 
 
 def test_live_plot_state_is_a_snapshot() -> None:
-    from widget_callbacks._widget import LivePlot
+    from widget_callbacks.widgets.live_plot import LivePlot
 
     plot = LivePlot(static_fallback=False)
     plot.begin_fit(10, 2)

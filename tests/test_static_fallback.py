@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from widget_callbacks import LivePlot, _static
-from widget_callbacks._core.state import STOP_PATIENCE, StoppingSnapshot
-from widget_callbacks._static import WIDGET_VIEW_MIMETYPE, fallback_formats, find_chromium
+from widget_callbacks import LivePlot
+from widget_callbacks.export import images
+from widget_callbacks.kernel import cells
+from widget_callbacks.widgets import static_copy
+from widget_callbacks.core.outcome import STOP_PATIENCE
+from widget_callbacks.core.records import StoppingSnapshot
+from widget_callbacks.export.images import find_chromium
+from widget_callbacks.widgets.static_copy import WIDGET_VIEW_MIMETYPE, fallback_formats
 
 from test_export import PNG_MAGIC, feed, figure_from_html, normalized, png_size
 
@@ -56,8 +61,7 @@ class FakeShell:
 
 @pytest.fixture
 def published(monkeypatch) -> Published:
-    monkeypatch.setattr(_static._Cells, "_shell", None)
-    monkeypatch.setattr(_static._Cells, "running", False)
+    monkeypatch.setattr(cells, "_WATCHER", cells.CellWatcher())
     return Published(monkeypatch)
 
 
@@ -118,7 +122,8 @@ def test_no_static_copy_when_turned_off_or_never_displayed(published):
 
 def test_the_update_waits_for_the_cell_so_later_marks_are_in_it(published, monkeypatch):
     shell = FakeShell()
-    monkeypatch.setattr(_static, "_shell", lambda: shell)
+    monkeypatch.setattr(cells, "current_shell", lambda: shell)
+    monkeypatch.setattr(static_copy, "current_shell", lambda: shell)
     plot = LivePlot(static_fallback="html")
     plot._ipython_display_()  # in a cell: from now on, cells are tracked
     feed(plot, end=False)
@@ -152,7 +157,7 @@ def test_png_and_html_with_the_image_inside(published):
 
 def test_without_chromium_the_copy_is_html_only_with_one_warning(published, monkeypatch, tmp_path):
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chrome"))
-    monkeypatch.setattr(_static, "_png_warning_given", False)
+    monkeypatch.setattr(static_copy._Warnings, "png_given", False)
     first, second = LivePlot(static_fallback=True), LivePlot(static_fallback=True)
     first._ipython_display_()
     second._ipython_display_()
@@ -174,7 +179,7 @@ FINAL_FIGURE_CELL = ("import json\n"
 CONTAINER_CELLS = [
     """import ipywidgets
 from widget_callbacks import LivePlot
-from widget_callbacks._core.state import CheckpointRecord, StoppingSnapshot
+from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
 plot = LivePlot(static_fallback=True)
 box = ipywidgets.VBox([ipywidgets.Label("controls would be here"), plot])
 plot._display_with_static_copy(box)""",
@@ -316,8 +321,8 @@ def test_a_fit_start_warms_the_image_browser_up_only_for_a_displayed_png(
     monkeypatch: pytest.MonkeyPatch, formats: object, displayed: bool, warmed: bool
 ) -> None:
     calls: list[None] = []
-    monkeypatch.setattr(_static, "warm_up_images", lambda: calls.append(None))
-    fallback = _static.StaticFallback(formats)
+    monkeypatch.setattr(images.images, "warm_up", lambda: calls.append(None))
+    fallback = static_copy.StaticFallback(formats)
     if displayed:
         fallback._displays["widget-callbacks-test"] = object()
     fallback.fit_started()
@@ -336,13 +341,13 @@ def test_the_warm_up_runs_once_per_process_and_in_the_background(monkeypatch: py
         started.set()
         release.wait(10)
 
-    monkeypatch.setattr(_static, "_warm_up", None)
-    monkeypatch.setattr(_static, "_warm_up_quietly", slow_warm_up)
-    _static.warm_up_images()  # returns at once, the browser starting in its thread
+    session = images.ImageSession()
+    monkeypatch.setattr(session, "_warm_up_quietly", slow_warm_up)
+    session.warm_up()  # returns at once, the browser starting in its thread
     assert started.wait(10)
-    _static.warm_up_images()
+    session.warm_up()
     release.set()
-    thread = _static._warm_up
+    thread = session._warm_up
     assert thread is not None
     thread.join(10)
     assert runs == ["widget-callbacks-warm-up"]
@@ -353,11 +358,11 @@ def test_starting_the_warm_up_never_waits_for_an_export_in_progress(monkeypatch:
     # (holding the export lock): its on_train_begin must not wait for it.
     import threading
 
-    monkeypatch.setattr(_static, "_warm_up", None)
-    monkeypatch.setattr(_static, "_warm_up_quietly", lambda: None)
-    with _static._server_lock:  # an export is running
-        begin = threading.Thread(target=_static.warm_up_images, daemon=True)
+    session = images.ImageSession()
+    monkeypatch.setattr(session, "_warm_up_quietly", lambda: None)
+    with session._server_lock:  # an export is running
+        begin = threading.Thread(target=session.warm_up, daemon=True)
         begin.start()
         begin.join(5)
         assert not begin.is_alive(), "warm_up_images waited for the export lock"
-    assert _static._warm_up is not None
+    assert session._warm_up is not None

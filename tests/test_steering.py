@@ -14,17 +14,17 @@ import keras
 import numpy as np
 import pytest
 
-from widget_callbacks import _events
-from widget_callbacks._core.state import STOP_FAILED, STOP_INTERRUPTED
-from widget_callbacks._early_stopping import EarlyStoppingController
-from widget_callbacks._events import (
+from widget_callbacks.kernel import events as _events
+from widget_callbacks.core.outcome import STOP_FAILED, STOP_INTERRUPTED
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.kernel.events import (
     EventDelivery,
     EventSupport,
     event_support,
     route_comm_to_subshell,
 )
-from widget_callbacks._kernel import running_kernel
-from widget_callbacks._steering import (
+from widget_callbacks.kernel.running import running_kernel
+from widget_callbacks.kernel.steering import (
     GracefulInterrupt,
     enable_steering,
     fit_async,

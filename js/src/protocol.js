@@ -1,12 +1,11 @@
 /**
  * The message protocol between the Python widget and this front end.
  *
- * Mirrors widget_callbacks/_protocol.py (its docstring is the reference;
- * tests/test_protocol.py parses this file and checks that both agree, so keep
- * every constant on one line as `export const NAME = "value";` and the lists
- * as one-line array literals).
+ * Every name and value is defined once, in widget_callbacks/core/protocol.json,
+ * which core/protocol.py reads on the Python side and this module imports (the
+ * bundle inlines it); nothing here repeats a value of that file.
  *
- * Synced traits of the Python class `LivePlot` (read with `model.get(name)`):
+ * Synced traits of the Python class `LivePlot` (read with `model.get(TRAITS.name)`):
  *
  * - `traces`   (LivePlot.traces, list of plotly trace dicts with `x`/`y`
  *              arrays): every point of the current run. Python appends to
@@ -59,13 +58,32 @@
  * }} Progress  the `progress` trait
  */
 
-export const MSG_EXTEND = "extend";
+import PROTOCOL from "../../widget_callbacks/core/protocol.json" with { type: "json" };
 
-export const STATUS_WAITING = "waiting";
-export const STATUS_TRAINING = "training";
-export const STATUS_FINISHED = "finished";
-export const STATUS_STOPPED = "stopped";
-export const STATUS_FAILED = "failed";
-export const STATUSES = ["waiting", "training", "finished", "stopped", "failed"];
+/**
+ * Names of the synced traits: `model.get(TRAITS.traces)`, `change:${TRAITS.run}`.
+ * @type {Readonly<typeof PROTOCOL.traits>}
+ */
+export const TRAITS = Object.freeze({ ...PROTOCOL.traits });
 
-export const PROGRESS_KEYS = ["status", "epoch", "epochs", "batch", "batches", "elapsed", "eta", "logs", "message"];
+/** `type` of the `extend` message. */
+export const MSG_EXTEND = PROTOCOL.messages.extend;
+
+/** Values of `progress.status`, in the order of the run. */
+export const STATUSES = Object.freeze([...PROTOCOL.statuses]);
+export const [STATUS_WAITING, STATUS_TRAINING, STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED] = STATUSES;
+
+/** Keys of the `progress` trait. */
+export const PROGRESS_KEYS = Object.freeze([...PROTOCOL.progress_keys]);
+
+/**
+ * Plotly config of the live view: the protocol's (that of exported HTML) less
+ * the modebar buttons the live view replaces (its own PNG/SVG buttons).
+ */
+export const PLOT_CONFIG = Object.freeze({
+  ...PROTOCOL.plot_config,
+  modeBarButtonsToRemove: [...PROTOCOL.plot_config.modeBarButtonsToRemove, ...PROTOCOL.live_mode_bar_removed],
+});
+
+/** Height of the plot when the layout trait gives none (pixels). */
+export const DEFAULT_HEIGHT = PROTOCOL.sizes.default_height;

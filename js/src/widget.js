@@ -1,12 +1,14 @@
 // anywidget entry of widget_callbacks.LivePlot: a progress line, PNG/SVG
 // buttons and the plotly plot of the training metrics. Traits and messages:
-// see ./protocol.js (mirrors widget_callbacks/_protocol.py).
+// see ./protocol.js (widget_callbacks/core/protocol.json); what each frame
+// redraws: ./redraw.js. The styles are widget.css, which the Python widget
+// hands to anywidget as `_css`.
 
-import { CSS } from "./css.mjs";
-import { createDownload } from "./download.mjs";
-import { Plotly, createPlot, frameScheduler } from "./plot.mjs";
-import { createProgress } from "./progress.mjs";
-import { MSG_EXTEND, STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING } from "./protocol.js";
+import { createDownload } from "./download.js";
+import { Plotly, createPlot, frameScheduler } from "./plot.js";
+import { createProgress } from "./progress.js";
+import { MSG_EXTEND, STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING, TRAITS } from "./protocol.js";
+import { CATCH_UP_MS, FULL, LAYOUT, MAX_APPENDED, MAX_STALE_MS, NONE, RedrawPlan } from "./redraw.js";
 import {
   applyExtend,
   axisWidths,
@@ -15,7 +17,9 @@ import {
   extendProgress,
   headroomTraces,
   pointCount,
-} from "./store.mjs";
+} from "./traces.js";
+
+export { CATCH_UP_MS, MAX_APPENDED, MAX_STALE_MS };
 
 /**
  * @typedef {{
@@ -37,25 +41,8 @@ const EMPTY_TEXT_DONE = "no epoch recorded";
  * @param {unknown} msg
  */
 function extendModel(model, msg) {
-  return applyExtend(model.get("traces"), msg, model.get("run"));
+  return applyExtend(model.get(TRAITS.traces), msg, model.get(TRAITS.run));
 }
-
-/**
- * New points are drawn by appending to Plotly's SVG (tail.mjs) when they can
- * be; Plotly's hover does not know them and the SVG grows undecimated. A full
- * redraw catches up once the updates pause for CATCH_UP_MS, or, while they keep
- * coming, once the oldest appended point is MAX_STALE_MS old or MAX_APPENDED
- * points were appended.
- */
-export const CATCH_UP_MS = 500;
-export const MAX_STALE_MS = 5000;
-export const MAX_APPENDED = 20000;
-
-/** What the next animation frame redraws (each includes the ones before). */
-const NONE = 0;
-const TAIL = 1; // points appended to the traces
-const LAYOUT = 2; // the layout trait (shapes, annotations), not the data
-const FULL = 3;
 
 /** @param {unknown} msg */
 const isExtend = (msg) => !!msg && typeof msg === "object" && /** @type {{type?: unknown}} */ (msg).type === MSG_EXTEND;
@@ -72,8 +59,8 @@ export default {
       if (!isExtend(msg)) return;
       extendModel(model, msg);
       // Set here only (not saved back): Python updated its trait in place.
-      const progress = extendProgress(msg, model.get("run"));
-      if (progress) model.set("progress", progress);
+      const progress = extendProgress(msg, model.get(TRAITS.run));
+      if (progress) model.set(TRAITS.progress, progress);
     };
     model.on("msg:custom", onMsg);
     return () => model.off("msg:custom", onMsg);
@@ -87,117 +74,113 @@ export default {
     const win = doc.defaultView;
     const root = doc.createElement("div");
     root.className = "wc-root";
-    const style = doc.createElement("style");
-    style.textContent = CSS;
     const top = doc.createElement("div");
     top.className = "wc-top";
     const progress = createProgress(doc);
     const plot = createPlot(doc);
     const download = createDownload(doc, plot.div, Plotly);
     top.append(progress.text, download.root);
-    root.append(style, top, progress.bar, plot.root);
+    root.append(top, progress.bar, plot.root);
     el.appendChild(root);
 
     const cache = createDisplayCache();
-    /** @type {Map<string, number>} x axis -> where its headroom ends (store.mjs) */
+    /** @type {Map<string, number>} x axis -> where its headroom ends (traces.js) */
     const ends = new Map();
-    let need = FULL;
-    /** @type {number | null} when the first point since the last full draw was appended */
-    let appendedAt = null;
+    const clock = () => win?.performance?.now() ?? Date.now();
+    const isLive = () => model.get(TRAITS.progress)?.status === STATUS_TRAINING;
+    const plan = new RedrawPlan(isLive());
     /** @type {any} */
     let catchUp = null;
-    const clock = () => win?.performance?.now() ?? Date.now();
 
     const emptyText = () => {
-      const status = model.get("progress")?.status;
-      if (pointCount(model.get("traces")) > 0) return null;
+      const status = model.get(TRAITS.progress)?.status;
+      if (pointCount(model.get(TRAITS.traces)) > 0) return null;
       return status === STATUS_FINISHED || status === STATUS_STOPPED || status === STATUS_FAILED
         ? EMPTY_TEXT_DONE
         : EMPTY_TEXT;
     };
-    const isLive = () => model.get("progress")?.status === STATUS_TRAINING;
-    let live = isLive();
+
+    /** @param {boolean} due  from the plan: whether a frame is due */
+    const schedule = (due) => {
+      if (due) frame.schedule();
+    };
+    /** Arm (or clear) the timer of the plan's catch-up. */
+    const armCatchUp = () => {
+      clearTimeout(catchUp);
+      catchUp = null;
+      if (plan.catchUpAt === null) return;
+      catchUp = setTimeout(
+        () => {
+          catchUp = null;
+          if (plan.catchUp(clock())) frame.schedule();
+          else armCatchUp(); // fired early (timer and clock disagree): wait on
+        },
+        Math.max(0, plan.catchUpAt - clock()),
+      );
+    };
 
     /** @returns {Promise<void> | undefined} the full draw, if one was done */
     const redraw = () => {
       const width = plot.div.clientWidth;
       // Not laid out yet (detached, hidden tab): the ResizeObserver calls back.
       if (!plot.div.isConnected || (width === 0 && typeof ResizeObserver !== "undefined")) return undefined;
-      const traces = model.get("traces") ?? [];
-      if (
-        (need === TAIL || need === LAYOUT) &&
-        plot.appended < MAX_APPENDED &&
-        (appendedAt === null || clock() - appendedAt < MAX_STALE_MS) &&
-        plot.append(traces)
-      ) {
-        if (need === LAYOUT) {
+      const level = plan.next(clock(), plot.appended);
+      if (level === NONE) return undefined;
+      const traces = model.get(TRAITS.traces) ?? [];
+      if (level !== FULL && plot.append(traces)) {
+        if (level === LAYOUT) {
           // Synchronous in effect: the check runs before the frame is painted.
-          plot.relayout(model.get("plot_layout")).then((intact) => {
+          plot.relayout(model.get(TRAITS.plot_layout)).then((intact) => {
             if (!intact) drawNow();
           });
         }
-        need = NONE;
-        clearTimeout(catchUp);
-        if (plot.appended > 0) {
-          appendedAt ??= clock();
-          catchUp = setTimeout(scheduleFull, CATCH_UP_MS);
-        }
+        plan.didAppend(clock(), plot.appended);
+        armCatchUp();
         return undefined;
       }
-      need = NONE;
-      clearTimeout(catchUp);
-      appendedAt = null;
-      const layout = model.get("plot_layout");
-      const overlays = model.get("overlays") ?? [];
+      plan.didDraw();
+      armCatchUp();
+      const layout = model.get(TRAITS.plot_layout);
+      const overlays = model.get(TRAITS.overlays) ?? [];
       const shown = [
         ...displayData(traces, width, cache, axisWidths(layout, width)),
         ...overlays.map((/** @type {object} */ t) => ({ ...t })),
       ];
-      if (!live) ends.clear();
-      const data = live ? [...shown, ...headroomTraces(shown, ends)] : shown;
+      if (!plan.live) ends.clear();
+      const data = plan.live ? [...shown, ...headroomTraces(shown, ends)] : shown;
       plot.setEmpty(emptyText());
       return plot.draw(data, layout, traces);
     };
     const frame = frameScheduler(win, redraw);
     const drawNow = () => {
       frame.cancel();
-      need = FULL;
+      plan.request(FULL);
       return redraw();
     };
-    /** @param {number} what  TAIL, LAYOUT or FULL */
-    const schedule = (what) => {
-      if (need < what) need = what;
-      frame.schedule();
-    };
-    const scheduleFull = () => schedule(FULL);
+    const scheduleFull = () => schedule(plan.request(FULL));
     plot.onStale(scheduleFull);
 
     const onProgress = () => {
-      const p = model.get("progress");
+      const p = model.get(TRAITS.progress);
       root.dataset.status = typeof p?.status === "string" ? p.status : "";
       progress.update(p);
       if (plot.drawn) plot.setEmpty(emptyText());
-      // Headroom on the x axes while live only: the finished plot fits its data.
-      if (isLive() !== live) {
-        live = !live;
-        scheduleFull();
-      }
+      schedule(plan.setLive(isLive()));
     };
     /** @param {unknown} msg */
     const onMsg = (msg) => {
       if (!isExtend(msg)) return;
       extendModel(model, msg); // usually a no-op: initialize() applied it already
       // Redraw even when nothing changed here: another listener may have appended.
-      if (/** @type {{run?: unknown}} */ (msg).run === model.get("run")) schedule(TAIL);
+      if (/** @type {{run?: unknown}} */ (msg).run === model.get(TRAITS.run)) schedule(plan.extended());
     };
 
     /** @type {Array<[string, (...args: any[]) => void]>} */
     const listeners = [
-      ["change:traces", scheduleFull],
-      ["change:plot_layout", () => schedule(LAYOUT)],
-      ["change:overlays", scheduleFull],
-      ["change:run", scheduleFull],
-      ["change:progress", onProgress],
+      ...[TRAITS.traces, TRAITS.plot_layout, TRAITS.overlays, TRAITS.run].map(
+        (name) => /** @type {[string, () => void]} */ ([`change:${name}`, () => schedule(plan.changed(name))]),
+      ),
+      [`change:${TRAITS.progress}`, onProgress],
       ["msg:custom", onMsg],
     ];
     for (const [event, fn] of listeners) model.on(event, fn);
@@ -224,6 +207,7 @@ export default {
       for (const [event, fn] of listeners) model.off(event, fn);
       frame.cancel();
       clearTimeout(catchUp);
+      catchUp = null;
       observer?.disconnect();
       download.destroy();
       plot.purge();

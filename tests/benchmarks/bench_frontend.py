@@ -182,7 +182,7 @@ def _logs(epoch: int, rng: random.Random) -> dict[str, float]:
 
 def _layout_trait() -> str:
     """The name of LivePlot's synced layout trait (``plot_layout``; ``layout`` before)."""
-    from widget_callbacks._widget import LivePlot
+    from widget_callbacks.widgets.live_plot import LivePlot
 
     names = LivePlot.class_trait_names(sync=True)
     return "plot_layout" if "plot_layout" in names else "layout"
@@ -190,8 +190,8 @@ def _layout_trait() -> str:
 
 def build_files(folder: Path, epochs: int, batch_points: int, updates: int) -> dict[str, int]:
     """state.json (the synced traits) and updates.json (``extend`` messages)."""
-    from widget_callbacks._core.figure import PlotState
-    from widget_callbacks._core.state import StoppingSnapshot
+    from widget_callbacks.core.figure import PlotState
+    from widget_callbacks.core.records import StoppingSnapshot
 
     rng = random.Random(0)
     state = PlotState(batch_curves=True)

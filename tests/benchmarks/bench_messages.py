@@ -61,7 +61,7 @@ OURS = (
     COMMON
     + """
 from widget_callbacks import LivePlot
-from widget_callbacks._core.state import StoppingSnapshot
+from widget_callbacks.core.records import StoppingSnapshot
 
 MARKS = {marks}
 plot = LivePlot()

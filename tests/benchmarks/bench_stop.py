@@ -48,8 +48,8 @@ from widget_callbacks import LivePlot
 try:
     from widget_callbacks import ControlPanel, EarlyStoppingController
 except ImportError:
-    from widget_callbacks._controls import ControlPanel
-    from widget_callbacks._early_stopping import EarlyStoppingController
+    from widget_callbacks.widgets.controls import ControlPanel
+    from widget_callbacks.adapters.early_stopping import EarlyStoppingController
 
 _digits = load_digits()
 x = (_digits.data / 16.0).astype("float32")

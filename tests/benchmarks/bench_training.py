@@ -99,7 +99,7 @@ try:
     from widget_callbacks import EarlyStoppingController
 except ImportError:
     try:
-        from widget_callbacks._early_stopping import EarlyStoppingController
+        from widget_callbacks.adapters.early_stopping import EarlyStoppingController
     except ImportError:
         EarlyStoppingController = None
 """
@@ -128,7 +128,7 @@ _OURS_PANEL = (
 try:
     from widget_callbacks import ControlPanel
 except ImportError:
-    from widget_callbacks._controls import ControlPanel
+    from widget_callbacks.widgets.controls import ControlPanel
 panel = ControlPanel(es)
 display(panel)
 """

@@ -22,7 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 SETUP = REPORT_CELL + """
 from widget_callbacks import LivePlot
-from widget_callbacks._core.state import CheckpointRecord, StoppingSnapshot
+from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
 """
 
 PLOT = "plot = LivePlot(static_fallback={fallback!r})\nplot"

@@ -26,7 +26,7 @@ alone cannot restore the widget until the cell ends, because
 3. the output shows "Loading widget..." and is rendered on the manager's
    ``restored`` signal, i.e. right after the cell ends.
 
-``LivePlotCallback`` turns on ``widget_callbacks._reconnect`` for the duration of
+``LivePlotCallback`` turns on ``widget_callbacks.kernel.reconnect`` for the duration of
 ``fit``: those messages (and only those) are handled on a dedicated thread instead
 of the main shell, so the reloaded page gets the kernel info and the whole history
 while ``fit`` is still held (about 2 s after the reconnect here).

@@ -1,0 +1,468 @@
+"""``EarlyStoppingController``: Keras's EarlyStopping, steerable while ``fit`` runs.
+
+A thin adapter: Keras hooks are mapped to the pure `StoppingRule`
+(``core/stopping.py``), which holds Keras 3.15.1's decision logic. In a notebook the
+controller turns on what it needs itself at ``on_train_begin`` (graceful Interrupt,
+the watch for a ``fit`` that raised: ``kernel/steering.py``); no panel is needed. What may
+be called from another thread or a signal handler (`stop`, ``patience``,
+``paused``) only assigns an attribute or an int under a lock; the Keras hooks
+act on it on the main thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import keras
+from keras import ops
+
+from .._compat import keras as compat
+from ..core.listeners import Listeners
+from ..core.monitor import Direction
+from ..core.outcome import (
+    STOP_BY_HAND,
+    STOP_COMPLETED,
+    STOP_FAILED,
+    STOP_INTERRUPTED,
+    STOP_NON_FINITE,
+    STOP_OTHER_CALLBACK,
+    STOP_PATIENCE,
+)
+from ..core.records import StoppingSnapshot
+from ..core.stopping import StoppingRule
+from ..kernel.cells import current_shell
+from ..kernel.steering import enable_steering
+
+_print_msg = compat.print_msg()  # Keras prints its callback messages with this
+
+__all__ = ["EarlyStoppingController"]
+
+Listener = Callable[[StoppingSnapshot], None]
+
+
+def compiled_metric_direction(model: Any, monitor: str) -> Direction | None:
+    """The direction of the compiled metric named like ``monitor``, as Keras finds it.
+
+    Mirrors ``MonitorCallback._set_monitor_op``: looks through the model's
+    ``CompileMetrics``/``MetricsList`` for a metric named ``monitor`` without
+    its ``val_`` prefix; the last match with a ``_direction`` wins.
+
+    Args:
+        model: the Keras model (or anything; no ``metrics`` gives ``None``).
+        monitor: the monitored name, e.g. ``"val_accuracy"``.
+
+    Returns:
+        ``"up"``, ``"down"`` or ``None``.
+    """
+    if not hasattr(model, "metrics"):
+        return None
+    name = monitor.removeprefix("val_")
+    found: Direction | None = None
+    for metric in compat.compiled_metrics(model):
+        direction = compat.metric_direction(metric)
+        if getattr(metric, "name", None) == name and direction is not None:
+            found = "up" if direction == "up" else "down"
+    return found
+
+
+def _non_finite(value: Any) -> bool:
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class EarlyStoppingController(keras.callbacks.EarlyStopping):
+    """``keras.callbacks.EarlyStopping`` that can be stopped and tuned during ``fit``.
+
+    A drop-in: the same arguments, defaults, attributes, messages, warnings
+    and decisions as ``keras.callbacks.EarlyStopping`` (Keras 3.15.1), and
+    ``isinstance(controller, keras.callbacks.EarlyStopping)`` holds. The
+    decisions are made by a `StoppingRule` (``controller.rule``). Added, all
+    safe to call from any thread or a signal handler:
+
+    - `stop`: a graceful stop after the current batch; the epoch still ends
+      (validation, ``on_epoch_end``) and ``restore_best_weights`` applies.
+    - ``patience`` (or `set_patience`) and ``paused``: used by the next
+      epoch-end decision. While paused nothing stops automatically; a patience
+      below the current ``wait`` stops at the next non-improving epoch.
+    - `add_listener`: a callback given a `StoppingSnapshot` (1-based epochs)
+      on the main thread after ``on_train_begin``, every epoch-end decision, a
+      stop by hand and ``on_train_end`` (with ``stop_reason`` filled).
+
+    Argument validation is stricter than Keras's: a negative or non-integer
+    ``patience`` or ``start_from_epoch``, a non-finite ``min_delta``, a NaN
+    ``baseline`` or a non-string ``monitor`` raise.
+
+    Args:
+        monitor: quantity to be monitored. Defaults to ``"val_loss"``.
+        min_delta: minimum change in the monitored quantity to qualify as an
+            improvement. Defaults to ``0``.
+        patience: number of epochs with no improvement after which training
+            will be stopped. Defaults to ``0``.
+        verbose: 0 is silent, 1 prints a message when the callback acts.
+            Defaults to ``0``.
+        mode: one of ``"auto"``, ``"min"``, ``"max"``; an unknown mode warns
+            and falls back to ``"auto"``, as in Keras. Defaults to ``"auto"``.
+        baseline: baseline value for the monitored quantity: ``wait`` is reset
+            only by improving on it. Defaults to ``None``.
+        restore_best_weights: restore the weights of the best epoch at the end
+            of training, whoever stopped it. Defaults to ``False``.
+        start_from_epoch: number of epochs to wait before starting to monitor
+            improvement. Defaults to ``0``.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> controller = EarlyStoppingController(monitor="loss", patience=3)
+    >>> unsubscribe = controller.add_listener(lambda s: None)
+    >>> model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(10)])
+    >>> model.compile(keras.optimizers.SGD(), loss="mse")
+    >>> history = model.fit(np.arange(100).reshape(5, 20), np.zeros(5),
+    ...                     epochs=10, batch_size=1, callbacks=[controller],
+    ...                     verbose=0)
+    >>> len(history.history["loss"])  # Only 4 epochs are run.
+    4
+    >>> controller.snapshot().stop_reason
+    'patience exhausted'
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"{self.__class__.__name__} mode '{mode}' is unknown, fallback to auto mode.",
+                stacklevel=2,
+            )
+            mode = "auto"
+        self._rule = StoppingRule(
+            monitor, min_delta, patience, mode, baseline, start_from_epoch,
+            precision="float32", owner=self.__class__.__name__,
+        )  # fmt: skip
+        # EarlyStopping.__init__ would assign the attributes that are
+        # properties here (backed by the rule), so only Callback's runs.
+        keras.callbacks.Callback.__init__(self)
+        self.verbose = verbose
+        self.restore_best_weights = restore_best_weights
+        self.best_weights: list[Any] | None = None
+        self._listeners: Listeners[StoppingSnapshot] = Listeners(type(self).__name__)
+        self._stop_request: str | None = None  # assigned from any thread
+        self._republish = False  # patience/pause changed from any thread during a run
+        self._running = False
+        self._epoch: int | None = None
+        self._hand_stop: tuple[str, int, int | None] | None = None  # reason, epoch, batch
+        self._end: dict[str, Any] | None = None  # snapshot overrides once the run ended
+        self._last_loss_non_finite = False
+        self.failure_message: str | None = None
+
+    # -- Keras's attributes, backed by the rule -----------------------------
+
+    @property
+    def rule(self) -> StoppingRule:
+        """The `StoppingRule` making the decisions."""
+        return self._rule
+
+    @property
+    def monitor_op(self) -> Callable[..., Any] | None:
+        """``keras.ops.less``/``greater`` once the direction is resolved, as in Keras."""
+        resolved = self._rule.monitor_rule.resolved_mode
+        if resolved is None:
+            return None
+        return ops.less if resolved == "min" else ops.greater
+
+    def _rule_attr(name: str, doc: str, settable: bool = True) -> Any:  # noqa: N805
+        def get(self: EarlyStoppingController) -> Any:
+            return getattr(self._rule, name)
+
+        def set_(self: EarlyStoppingController, value: Any) -> None:
+            setattr(self._rule, name, value)
+
+        return property(get, set_ if settable else None, doc=doc)
+
+    monitor = _rule_attr("monitor", "The monitored metric name (read-only).", False)
+    mode = _rule_attr("mode", "``'auto'``, ``'min'`` or ``'max'`` (read-only).", False)
+    min_delta = _rule_attr(
+        "min_delta", "``abs(min_delta)``, negated once resolved to min, as Keras (read-only).", False
+    )
+    baseline = _rule_attr("baseline", "The baseline, or ``None`` (read-only).", False)
+    start_from_epoch = _rule_attr("start_from_epoch", "Warm-up epochs (read-only).", False)
+    wait = _rule_attr("wait", "Epochs since the last improvement, as Keras counts them.")
+    best = _rule_attr("best", "The best monitored value of this run, or ``None``.")
+    best_epoch = _rule_attr("best_epoch", "0-based epoch of ``best``.")
+    stopped_epoch = _rule_attr("stopped_epoch", "0-based epoch of a patience stop, else 0.")
+    del _rule_attr
+
+    @property
+    def patience(self) -> int:
+        """Patience in force; settable from any thread (see `set_patience`)."""
+        return self._rule.patience
+
+    @patience.setter
+    def patience(self, value: int) -> None:
+        self._rule.patience = value
+        self._settings_changed()
+
+    @property
+    def paused(self) -> bool:
+        """Automatic stopping is paused; settable from any thread."""
+        return self._rule.paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._rule.paused = value
+        self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        # Listeners (the plot's band, "k epochs left") hear of it at once: after the
+        # current batch on the training thread during a run, else right here.
+        if self._running:
+            self._republish = True
+        else:
+            self._publish()
+
+    # -- steering (any thread, signal handlers) -------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether a ``fit`` using this callback is running."""
+        return self._running
+
+    def set_patience(self, n: int) -> None:
+        """Sets ``patience``; the next epoch-end decision uses it.
+
+        Args:
+            n: the new patience, an int >= 0.
+        """
+        self.patience = n
+
+    def stop(self, reason: str = STOP_BY_HAND) -> None:
+        """Asks for a graceful stop after the current batch; ignored outside a run.
+
+        Only assigns an attribute, so it is safe from any thread and from a
+        signal handler. The first request of a run wins.
+
+        Args:
+            reason: the ``stop_reason`` to report. Defaults to
+                ``STOP_BY_HAND`` (``"stopped by hand"``).
+        """
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str. Received: reason={reason!r} of type {type(reason).__name__}")
+        if not reason:
+            raise ValueError("reason must be a non-empty str. Received: reason=''")
+        if self._running and self._stop_request is None and self._hand_stop is None:
+            self._stop_request = reason
+
+    def mark_interrupted(self) -> None:
+        """A graceful stop for an interrupt (e.g. SIGINT): ``stop(STOP_INTERRUPTED)``."""
+        self.stop(STOP_INTERRUPTED)
+
+    def mark_failed(self, message: str) -> None:
+        """Ends a run that ``fit`` left by raising (``on_train_end`` never came).
+
+        Listeners get a snapshot with ``stop_reason=STOP_FAILED``, in the calling
+        thread: call it where the error is seen (e.g. after ``fit`` raised).
+        Ignored when no run is in progress.
+
+        Args:
+            message: what failed, kept in ``failure_message``.
+        """
+        if not self._running:
+            return
+        self._running = False
+        self._stop_request = None
+        self.failure_message = str(message)
+        last = self._epoch if self._epoch is not None else self._rule.last_epoch
+        self._end = {
+            "stop_reason": STOP_FAILED,
+            "stopped_epoch": None if last is None else last + 1,
+            "stopped_batch": None,
+            "restored_epoch": None,
+            "failure": self.failure_message,
+        }
+        self._publish()
+
+    def add_listener(self, fn: Listener) -> Callable[[], None]:
+        """Calls ``fn(snapshot)`` on the main thread after each decision.
+
+        A listener that raises is reported once (``RuntimeWarning``) and
+        training goes on.
+
+        Args:
+            fn: a callable taking a `StoppingSnapshot`.
+
+        Returns:
+            A function that unsubscribes ``fn``.
+        """
+        return self._listeners.add(fn)
+
+    def snapshot(self) -> StoppingSnapshot:
+        """The current state, 1-based epochs; see `StoppingSnapshot`."""
+        snapshot = self._rule.snapshot()
+        if self._end is not None:
+            return dataclasses.replace(snapshot, **self._end)
+        if self._hand_stop is not None:
+            reason, epoch, batch = self._hand_stop
+            return dataclasses.replace(
+                snapshot, stop_reason=reason, stopped_epoch=epoch + 1, stopped_batch=batch
+            )
+        return snapshot
+
+    # -- Keras hooks (main thread) -------------------------------------------
+
+    def _set_monitor_op(self) -> None:
+        direction = None
+        if self._rule.mode == "auto":
+            direction = compiled_metric_direction(self.model, self._rule.monitor)
+        self._rule.monitor_rule.resolve(direction)
+
+    def _is_improvement(self, monitor_value: float, reference_value: float | None) -> bool:
+        return self._rule.monitor_rule.is_improvement(monitor_value, reference_value)
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        if current_shell() is not None:
+            enable_steering(self)  # graceful Interrupt; a fit that raises is reported
+        self._rule.reset()
+        self.best_weights = None
+        self._stop_request = None
+        self._hand_stop = None
+        self._end = None
+        self._epoch = None
+        self._last_loss_non_finite = False
+        self.failure_message = None
+        self._running = True
+        self._publish()
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self._stop_request is not None:
+            self._apply_stop(batch + 1)
+        if self._republish:
+            self._republish = False
+            self._publish()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self._stop_request is not None:  # asked for after the last batch
+            self._epoch = epoch
+            self._apply_stop((self.params or {}).get("steps"))
+        if not self._rule.monitor_rule.resolved:
+            self._set_monitor_op()
+        current = self.get_monitor_value(logs)
+        decision = self._rule.update(epoch, current)
+        if decision.skipped is None and self.restore_best_weights:
+            if self.best_weights is None and not decision.improved:
+                self._rule.best_epoch = epoch  # as Keras does when it has no best weights yet
+            if decision.improved or self.best_weights is None:
+                self.best_weights = self.model.get_weights()
+        if decision.should_stop:
+            self.model.stop_training = True
+        if logs and "loss" in logs:
+            self._last_loss_non_finite = _non_finite(logs["loss"])
+        self._publish()
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        rule = self._rule
+        if rule.stopped_epoch > 0 and self.verbose > 0:
+            _print_msg(f"Epoch {rule.stopped_epoch + 1}: early stopping")
+        hand = self._hand_stop
+        if hand is not None and self.verbose > 0:
+            batch = "" if hand[2] is None else f", batch {hand[2]}"
+            _print_msg(f"Epoch {hand[1] + 1}{batch}: {hand[0]}")
+        restored = None
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                _print_msg(
+                    "Restoring model weights from "
+                    "the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+            restored = self.best_epoch + 1
+        if logs and "loss" in logs and _non_finite(logs["loss"]):
+            self._last_loss_non_finite = True
+        reason, stopped_epoch, stopped_batch = self._outcome()
+        self._end = {
+            "stop_reason": reason,
+            "stopped_epoch": stopped_epoch,
+            "stopped_batch": stopped_batch,
+            "restored_epoch": restored,
+        }
+        self._stop_request = None
+        self._running = False
+        self._publish()
+
+    # -- internals -------------------------------------------------------------
+
+    def _apply_stop(self, batch: int | None) -> None:
+        reason, self._stop_request = self._stop_request, None
+        if reason is None or self._hand_stop is not None or not self._running:
+            return
+        self.model.stop_training = True
+        self._hand_stop = (reason, self._epoch if self._epoch is not None else 0, batch)
+        self._publish()
+
+    def _outcome(self) -> tuple[str, int | None, int | None]:
+        """Why the run ended: stop reason, 1-based stopped epoch and batch."""
+        if self._hand_stop is not None:
+            reason, epoch, batch = self._hand_stop
+            return reason, epoch + 1, batch
+        rule = self._rule
+        if rule.stopped:
+            return STOP_PATIENCE, rule.stopped_epoch + 1, None
+        if getattr(self.model, "stop_training", False):
+            last = rule.last_epoch if rule.last_epoch is not None else self._epoch
+            non_finite = rule.last_value_non_finite or self._last_loss_non_finite
+            reason = STOP_NON_FINITE if non_finite else STOP_OTHER_CALLBACK
+            return reason, None if last is None else last + 1, None
+        return STOP_COMPLETED, None, None
+
+    def _publish(self) -> None:
+        if len(self._listeners):
+            self._listeners.notify(self.snapshot())
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (``copy.deepcopy``, pickling) keep the configuration and state,
+        not the listeners: those belong to the original's displays."""
+        state = self.__dict__.copy()
+        state.pop("_controls", None)  # widgets belong to the original's displays
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def controls(self) -> Any:
+        """The `ControlPanel` (Stop, patience, pause) for this controller, made once.
+
+        Displaying the controller displays it (the one import of ``widgets`` by an
+        adapter, stated in the layer contract).
+        """
+        panel = self.__dict__.get("_controls")
+        if panel is None:
+            from ..widgets.controls import ControlPanel
+
+            panel = self.__dict__["_controls"] = ControlPanel(self)
+        return panel
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.controls._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}(monitor={self.monitor!r}, patience={self.patience}, "
+            f"wait={self.wait}, best={self.best!r}, running={self._running}, paused={self.paused})"
+        )

@@ -1,0 +1,309 @@
+"""The plot's content as plotly figure data: one code path for the live view and export.
+
+`PlotState` keeps the traces of the current run and grows them in place. Each change
+returns an `Update`: the points appended (sent to the front end as an ``extend``
+message) or a structural change (a new trace: the widget resends its ``traces``).
+The layout and the early-stopping marks are built from the same state in
+``marks.py``. ``PlotState.figure()`` is what export writes; ``PlotState.load`` draws a
+saved `RunRecord` in one step.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .history import RunHistory, json_number, metric_family
+from .marks import axis_names, build_layout, build_overlays
+from .protocol import PALETTE
+from .records import CheckpointRecord, StoppingSnapshot
+
+if TYPE_CHECKING:
+    from .run_record import RunRecord
+
+TRAIN_COLOR = PALETTE["train"]
+VALIDATION_COLOR = PALETTE["validation"]
+CHECKPOINT_COLOR = PALETTE["checkpoint"]
+NON_FINITE_COLOR = PALETTE["non_finite"]
+
+TraceKey = tuple[str, str]
+
+
+def text(value: str) -> str:
+    """Escapes a user-given string (a metric name, a path) for plotly's pseudo-HTML."""
+    return html.escape(str(value), quote=False)
+
+
+def batch_x(epoch: int, batch: int, batches_per_epoch: int | None) -> float:
+    """Where batch ``batch`` of ``epoch`` (both 1-based) is drawn on the epoch axis.
+
+    The last batch of epoch 3 of 10 batches is at 3.0, its first at 2.1. Without a
+    known number of batches per epoch, the point is drawn at the epoch's end.
+
+    >>> batch_x(3, 1, 10), batch_x(3, 10, 10), batch_x(3, 7, None)
+    (2.1, 3.0, 3.0)
+    """
+    if not batches_per_epoch:
+        return float(epoch)
+    return round(epoch - 1 + batch / batches_per_epoch, 4)
+
+
+def _loss_first(logs: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Metrics in log order, but the loss family first, so its panel is the first one."""
+    return sorted(logs.items(), key=lambda item: metric_family(item[0]) != "loss")
+
+
+@dataclass
+class Update:
+    """What changed in the traces.
+
+    Args:
+        structure_changed: traces were added; the whole list must be resent.
+        points: ``extend`` entries: ``{"trace", "offset", "x", "y", ...}``.
+    """
+
+    structure_changed: bool = False
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: Update) -> Update:
+        self.structure_changed |= other.structure_changed
+        self.points.extend(other.points)
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not self.structure_changed and not self.points
+
+
+class PlotState:
+    """Traces, marks and history of the current run.
+
+    Args:
+        batch_curves: draw throttled batch-level values of the training metrics as
+            faint lines under the epoch curves. Defaults to True.
+
+    Example:
+
+    >>> state = PlotState()
+    >>> update = state.add_epoch(1, {"loss": 0.9, "val_loss": 1.1})
+    >>> [t["name"] for t in state.traces]
+    ['loss', 'val_loss']
+    >>> state.add_epoch(2, {"loss": 0.7, "val_loss": 0.8}).points[0]["y"]
+    [0.7]
+    """
+
+    lock: threading.RLock
+    """Held while the state changes; readers on other threads (export, a reloaded
+    page's state request) take it to see one consistent state."""
+
+    def __init__(self, *, batch_curves: bool = True) -> None:
+        self.batch_curves = batch_curves
+        self.lock = threading.RLock()
+        self.run = 0
+        self.history = RunHistory()
+        self.panels: list[str] = []
+        self.traces: list[dict[str, Any]] = []
+        self.stopping: StoppingSnapshot | None = None
+        self.checkpoints: list[CheckpointRecord] = []
+        self.batches_per_epoch: int | None = None
+        self._index: dict[TraceKey, int] = {}
+
+    # -- runs ---------------------------------------------------------------
+
+    def new_run(self) -> None:
+        """Forgets everything drawn; the next points start a new run."""
+        self.run += 1
+        self.history = RunHistory()
+        self.panels = []
+        self.traces = []
+        self.stopping = None
+        self.checkpoints = []
+        self._index = {}
+
+    def continues(self, first_epoch: int) -> bool:
+        """Whether a fit starting at 1-based ``first_epoch`` continues this run.
+
+        A fit continues the curves when it starts right after the last epoch drawn
+        (Keras's ``initial_epoch``); a fit starting at epoch 1 starts a new run.
+        """
+        return first_epoch > 1 and first_epoch == self.history.last_epoch + 1
+
+    # -- appending ----------------------------------------------------------
+
+    def add_epoch(self, epoch: int, logs: Mapping[str, float]) -> Update:
+        """Adds one epoch's numeric metrics (1-based ``epoch``)."""
+        self.history.add_epoch(epoch, logs)
+        update = Update()
+        for name, value in _loss_first(logs):
+            finite = math.isfinite(value)
+            update.merge(self._append(("epoch", name), [epoch], [value if finite else None]))
+            if not finite:
+                update.merge(self._mark_non_finite(name, epoch, value))
+        return update
+
+    def add_batch(self, epoch: int, batch: int, logs: Mapping[str, float]) -> Update:
+        """Adds batch-level values of the training metrics (1-based ``epoch`` and
+        ``batch``), drawn at `batch_x`."""
+        update = Update()
+        if not self.batch_curves:
+            return update
+        x = batch_x(epoch, batch, self.batches_per_epoch)
+        for name, value in _loss_first(logs):
+            if name.startswith("val_") or not math.isfinite(value):
+                continue
+            update.merge(self._append(("batch", name), [x], [value]))
+        return update
+
+    def add_checkpoint(self, record: CheckpointRecord) -> Update:
+        self.checkpoints.append(record)
+        monitor = record.monitor or "loss"
+        y = record.value if record.value is not None and math.isfinite(record.value) else None
+        if y is None:
+            y = self._last_finite(monitor) or self._last_finite(metric_family(monitor))
+        x = batch_x(record.epoch, record.batch, self.batches_per_epoch) if record.batch else record.epoch
+        where = f"epoch {record.epoch}" + (f", batch {record.batch}" if record.batch else "")
+        label = f"checkpoint written ({where})<br>{text(record.path)}"
+        return self._append(("checkpoint", metric_family(monitor)), [x], [y], text=[label])
+
+    def set_stopping(self, snapshot: StoppingSnapshot | None) -> None:
+        self.stopping = snapshot
+
+    def batch_curve_data(self) -> dict[str, tuple[list[Any], list[Any]]]:
+        """The batch curves as ``{metric: (x, y)}``, in the order they were first drawn."""
+        keys = sorted((index, name) for (kind, name), index in self._index.items() if kind == "batch")
+        return {name: (self.traces[index]["x"], self.traces[index]["y"]) for index, name in keys}
+
+    def load(self, record: RunRecord) -> None:
+        """Draws a saved run (a new run): its epochs, batch curves, checkpoints and marks.
+
+        The points go through the same `add_epoch`/`add_batch`/`add_checkpoint` as
+        during training, in the order a fit adds them, so the figure is the one drawn
+        live. ``Update``s are not returned: the caller resends the whole state.
+        """
+        self.new_run()
+        self.batches_per_epoch = record.batches_per_epoch
+        batches = sorted(record.batch_points().items())
+        checkpoints = list(record.checkpoints)
+        next_batch = 0
+        history = record.history
+        for index, epoch in enumerate(history.epochs):
+            while next_batch < len(batches) and batches[next_batch][0][0] <= epoch:
+                (at_epoch, batch), logs = batches[next_batch]
+                self.add_batch(at_epoch, batch, logs)
+                next_batch += 1
+            for checkpoint in checkpoints:
+                if checkpoint.epoch == epoch and checkpoint.batch is not None:
+                    self.add_checkpoint(checkpoint)
+            logs = {name: column[index] for name, column in history.metrics.items()}
+            self.add_epoch(epoch, {k: v for k, v in logs.items() if v is not None})
+            for checkpoint in checkpoints:
+                if checkpoint.epoch == epoch and checkpoint.batch is None:
+                    self.add_checkpoint(checkpoint)
+        self.set_stopping(record.stopping)
+
+    # -- figure -------------------------------------------------------------
+
+    def layout(self) -> dict[str, Any]:
+        panels = self.panels or [metric_family(self.stopping.monitor) if self.stopping else "loss"]
+        return build_layout(panels, self.stopping, run=self.run)
+
+    def overlays(self) -> list[dict[str, Any]]:
+        return build_overlays(self.panels, self.stopping, self.history)
+
+    def figure(self) -> dict[str, Any]:
+        """A plain plotly figure dict: ``{"data": [...], "layout": {...}}``."""
+        return {"data": [dict(t) for t in self.traces] + self.overlays(), "layout": self.layout()}
+
+    # -- internals ----------------------------------------------------------
+
+    def _last_finite(self, name: str) -> float | None:
+        for value in reversed(self.history.metrics.get(name, [])):
+            if value is not None and math.isfinite(value):
+                return value
+        return None
+
+    def _mark_non_finite(self, name: str, epoch: int, value: float) -> Update:
+        label = f"{text(name)} = {json_number(value)} at epoch {epoch}"
+        y = self._last_finite(name)
+        return self._append(("non_finite", metric_family(name)), [epoch], [y], text=[label])
+
+    def _panel(self, family: str) -> int:
+        if family not in self.panels:
+            self.panels.append(family)
+        return self.panels.index(family)
+
+    def _append(self, key: TraceKey, x: list[Any], y: list[Any], **extra: list[Any]) -> Update:
+        index = self._index.get(key)
+        if index is None:
+            self._index[key] = len(self.traces)
+            self.traces.append(self._new_trace(key, x, y, extra))
+            return Update(structure_changed=True)
+        trace = self.traces[index]
+        point: dict[str, Any] = {"trace": index, "offset": len(trace["x"]), "x": x, "y": y}
+        trace["x"].extend(x)
+        trace["y"].extend(y)
+        for name, values in extra.items():
+            trace[name].extend(values)
+            point[name] = values
+        return Update(points=[point])
+
+    def _new_trace(
+        self, key: TraceKey, x: list[Any], y: list[Any], extra: dict[str, list[Any]]
+    ) -> dict[str, Any]:
+        kind, name = key
+        family = metric_family(name) if kind in ("epoch", "batch") else name
+        xaxis, yaxis = axis_names(self._panel(family))
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "x": list(x),
+            "y": list(y),
+            "xaxis": xaxis,
+            "yaxis": yaxis,
+            **{k: list(v) for k, v in extra.items()},
+        }
+        validation = name.startswith("val_")
+        color = VALIDATION_COLOR if validation else TRAIN_COLOR
+        if kind == "epoch":
+            trace.update(
+                name=text(name),
+                mode="lines+markers",
+                line={"color": color, "width": 2},
+                marker={"color": color, "size": 5},
+                legendgroup="validation" if validation else "train",
+                hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.4g}<extra></extra>",
+                meta={"decimate": True, "role": "metric"},
+            )
+        elif kind == "batch":
+            trace.update(
+                name=f"{text(name)} (batch)",
+                mode="lines",
+                line={"color": color, "width": 1},
+                opacity=0.35,
+                legendgroup="train",
+                showlegend=False,
+                hovertemplate="%{fullData.name}<br>epoch %{x:.2f}: %{y:.4g}<extra></extra>",
+                meta={"decimate": True, "role": "batch"},
+            )
+        elif kind == "checkpoint":
+            trace.update(
+                name="checkpoint",
+                mode="markers",
+                marker={"color": CHECKPOINT_COLOR, "symbol": "diamond", "size": 8,
+                        "line": {"color": "white", "width": 1}},
+                hovertemplate="%{text}<extra></extra>",
+                meta={"decimate": False, "role": "checkpoint"},
+            )
+        else:  # non_finite
+            trace.update(
+                name="NaN/inf",
+                mode="markers",
+                marker={"color": NON_FINITE_COLOR, "symbol": "x-thin-open", "size": 12,
+                        "line": {"width": 2, "color": NON_FINITE_COLOR}},
+                hovertemplate="%{text}<extra></extra>",
+                meta={"decimate": False, "role": "non_finite"},
+            )
+        return trace

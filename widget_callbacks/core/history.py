@@ -1,0 +1,119 @@
+"""The metric history of one training run, as plain data.
+
+Epochs are 1-based. Values are floats (NaN and inf kept as they are) or ``None``
+where a metric was not logged in that epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+VALIDATION_PREFIX = "val_"
+
+
+def metric_family(name: str) -> str:
+    """``"val_loss"`` -> ``"loss"``: the panel a metric is drawn on."""
+    if name.startswith(VALIDATION_PREFIX) and len(name) > len(VALIDATION_PREFIX):
+        return name[len(VALIDATION_PREFIX) :]
+    return name
+
+
+def json_number(value: float | None) -> float | str | None:
+    """A value that JSON (and so the browser) accepts: non-finite floats become strings."""
+    if value is None or math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def from_json_number(value: Any) -> float | None:
+    """Inverse of :func:`json_number`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return float(value)
+    return float(value)
+
+
+class RunHistory:
+    """Epoch metrics of one run, in columns aligned with ``epochs``.
+
+    Example:
+
+    >>> history = RunHistory()
+    >>> history.add_epoch(1, {"loss": 0.9, "val_loss": 1.0})
+    >>> history.add_epoch(2, {"loss": 0.7})
+    >>> history.column("val_loss")
+    [1.0, None]
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.metrics: dict[str, list[float | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def last_epoch(self) -> int:
+        """The last 1-based epoch recorded, 0 when empty."""
+        return self.epochs[-1] if self.epochs else 0
+
+    def clear(self) -> None:
+        self.epochs = []
+        self.metrics = {}
+
+    def add_epoch(self, epoch: int, logs: Mapping[str, float]) -> list[str]:
+        """Records one epoch's metrics; returns the metric names seen for the first time."""
+        new_names = [name for name in logs if name not in self.metrics]
+        for name in new_names:
+            self.metrics[name] = [None] * len(self.epochs)
+        self.epochs.append(int(epoch))
+        for name, column in self.metrics.items():
+            column.append(logs.get(name))
+        return new_names
+
+    def column(self, name: str) -> list[float | None]:
+        return list(self.metrics.get(name, [None] * len(self.epochs)))
+
+    def value(self, name: str, epoch: int) -> float | None:
+        """The value of ``name`` at a 1-based ``epoch``, or ``None``."""
+        column = self.metrics.get(name)
+        if column is None:
+            return None
+        # Epochs are increasing; a run that continues keeps numbering.
+        for index in range(len(self.epochs) - 1, -1, -1):
+            if self.epochs[index] == epoch:
+                return column[index]
+            if self.epochs[index] < epoch:
+                break
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"epoch": [...], "<metric>": [...]}``, JSON-safe (non-finite as strings)."""
+        data: dict[str, Any] = {"epoch": list(self.epochs)}
+        for name, column in self.metrics.items():
+            data[name] = [json_number(v) for v in column]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunHistory:
+        if "epoch" not in data:
+            raise ValueError(
+                "A history needs an 'epoch' column. "
+                f"Received columns: {sorted(data)}"
+            )
+        history = cls()
+        history.epochs = [int(e) for e in data["epoch"]]
+        for name, column in data.items():
+            if name == "epoch":
+                continue
+            values = [from_json_number(v) for v in column]
+            if len(values) != len(history.epochs):
+                raise ValueError(
+                    f"Column {name!r} has {len(values)} values for "
+                    f"{len(history.epochs)} epochs."
+                )
+            history.metrics[str(name)] = values
+        return history

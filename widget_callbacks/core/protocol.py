@@ -1,0 +1,69 @@
+"""The one message protocol between the Python widgets and the front end, as data.
+
+The names, statuses, progress keys, plot config, sizes and palette are defined once,
+in ``protocol.json`` beside this module; the front end imports the same file
+(``js/src/protocol.js``, bundled by esbuild). This module only exposes it to Python.
+
+State a fresh view needs is kept in synced traits of ``LivePlot``:
+
+- ``traces`` (list of plotly trace dicts, each with ``x``/``y`` arrays): every
+  point of the current run. Python appends to these lists *in place* (which
+  does not sync) and sends an ``extend`` message instead, so the per-epoch
+  message size does not grow with the history. A view created later, or a page
+  reloaded mid-run, asks the kernel for the widget state and gets every point.
+  The list is reassigned (and so resent whole) only when its structure changes:
+  a new run, or a metric seen for the first time.
+- ``plot_layout`` (plotly layout dict; not ``layout``, which is ipywidgets'
+  own DOMWidget trait): panels, axes and the early-stopping marks
+  (best epoch, patience band, warm-up, stop). Bounded in size; reassigned.
+- ``overlays`` (list of small plotly trace dicts): the best-epoch and stop
+  markers. Bounded in size; reassigned.
+- ``progress`` (dict, see ``PROGRESS_KEYS``): the progress line.
+- ``run`` (int): counts runs; ``extend`` messages for another run are ignored.
+
+Messages from the kernel to the front end (``msg:custom`` in anywidget):
+
+- ``{"type": "extend", "run": int, "points": [{"trace": int, "offset": int,
+  "x": [...], "y": [...], ...}]}``: append the arrays to ``traces[trace]``.
+  ``offset`` is the trace's length before the append; a view that already has
+  those points (it got them from a newer state) skips them. Keys other than
+  ``trace`` and ``offset`` are arrays to extend (``x``, ``y``, ``text``,
+  ``customdata``). A throttled batch update adds ``"progress": {...}`` (the
+  whole ``progress`` dict): the trait is then updated in place (no sync,
+  one message instead of two) and the front end sets its ``progress`` from
+  the message, locally. A state request still gets the current progress.
+
+Numbers in traces are finite floats or ``None`` (a gap). Non-finite metric
+values are drawn as gaps plus a marker trace; see ``figure.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any, Final
+
+PROTOCOL: Final[dict[str, Any]] = json.loads(
+    resources.files(__package__).joinpath("protocol.json").read_text(encoding="utf-8")
+)
+
+TRAITS: Final[dict[str, str]] = PROTOCOL["traits"]
+MSG_EXTEND: Final[str] = PROTOCOL["messages"]["extend"]
+
+STATUSES: Final[tuple[str, ...]] = tuple(PROTOCOL["statuses"])
+STATUS_WAITING, STATUS_TRAINING, STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = STATUSES
+
+#: Keys of the ``progress`` trait. ``elapsed``/``eta`` are seconds (``eta`` may be
+#: ``None``); ``logs`` holds the latest batch metrics, already JSON-safe;
+#: ``message`` is free text shown after the status (a stop reason, an error).
+PROGRESS_KEYS: Final[tuple[str, ...]] = tuple(PROTOCOL["progress_keys"])
+
+#: plotly config of exported HTML (the live view also removes ``LIVE_MODE_BAR_REMOVED``:
+#: it has download buttons of its own).
+PLOT_CONFIG: Final[dict[str, Any]] = PROTOCOL["plot_config"]
+SIZES: Final[dict[str, int]] = PROTOCOL["sizes"]
+#: Height of a figure whose layout gives none (pixels).
+DEFAULT_HEIGHT: Final[int] = SIZES["default_height"]
+#: Width of images when neither the call nor the layout gives one (pixels).
+IMAGE_WIDTH: Final[int] = SIZES["image_width"]
+PALETTE: Final[dict[str, str]] = PROTOCOL["palette"]

@@ -1,0 +1,89 @@
+"""Plain-data records of what happened: where early stopping stands, checkpoints written.
+
+Epochs here are 1-based, as Keras prints them and as the plot numbers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Mode = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class StoppingSnapshot:
+    """Where early stopping stands after an epoch; what the plot's marks need.
+
+    Args:
+        monitor: the monitored metric name, e.g. ``"val_loss"``.
+        mode: ``"min"`` or ``"max"``; ``None`` until resolved at the first epoch.
+        patience: the patience in force.
+        wait: epochs since the last improvement, as Keras counts them.
+        best: the best monitored value so far, or ``None``.
+        best_epoch: 1-based epoch of ``best``, or ``None``.
+        start_from_epoch: epochs (1-based: ``1..start_from_epoch``) not monitored.
+        last_epoch: the last 1-based epoch seen by the rule, or ``None``.
+        paused: automatic stopping is paused by the user.
+        stopped_epoch: 1-based epoch training stopped at, or ``None``.
+        stopped_batch: 1-based batch of a stop by hand within that epoch, or ``None``.
+        stop_reason: one of ``outcome.STOP_REASONS``, or ``None`` while running.
+        restored_epoch: 1-based epoch whose weights were restored, or ``None``.
+        last_value_non_finite: the last monitored value was NaN or inf.
+        failure: what ``fit`` raised (``"ValueError: ..."``) when ``stop_reason`` is
+            ``STOP_FAILED``, else ``None``.
+    """
+
+    monitor: str
+    mode: Mode | None
+    patience: int
+    wait: int = 0
+    best: float | None = None
+    best_epoch: int | None = None
+    start_from_epoch: int = 0
+    last_epoch: int | None = None
+    paused: bool = False
+    stopped_epoch: int | None = None
+    stopped_batch: int | None = None
+    stop_reason: str | None = None
+    restored_epoch: int | None = None
+    last_value_non_finite: bool = False
+    failure: str | None = None
+
+    @property
+    def epochs_left(self) -> int | None:
+        """Epochs without improvement still allowed before a stop, or ``None``."""
+        if self.best_epoch is None:
+            return None
+        return max(self.patience - self.wait, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoppingSnapshot:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A checkpoint file that was really written.
+
+    Args:
+        epoch: 1-based epoch during (or at the end of) which it was written.
+        path: the file path written.
+        batch: 1-based batch for a save every N batches, ``None`` at epoch end.
+        value: the monitored value at that time, if known.
+        monitor: the metric the checkpoint monitors (``ModelCheckpoint.monitor``),
+            which picks the plot panel its marker is drawn on.
+    """
+
+    epoch: int
+    path: str
+    batch: int | None = None
+    value: float | None = None
+    monitor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

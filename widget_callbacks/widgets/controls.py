@@ -1,0 +1,259 @@
+"""ipywidgets controls for an ``EarlyStoppingController``: Stop, patience, pause, status.
+
+Threads: the handlers below may run on a kernel subshell thread (see
+``kernel.events.route_comm_to_subshell``) while ``fit`` runs on the main thread, and the
+controller's listener runs on the fit thread. So:
+
+- handlers only call the controller's thread-safe API (``stop``, ``set_patience``,
+  ``paused``), never the model or a plot;
+- the listener only sets traits (kernel -> front end updates flow at all times);
+- one re-entrant lock per panel serialises every trait write on these widgets:
+  front-end messages (``_handle_msg``, which runs ``set_state`` and the observers)
+  and listener updates, so neither sees the other's half-applied state.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from typing import Any, Callable, Protocol
+
+import ipywidgets
+
+from .._compat import ipywidgets as compat
+from ..core.outcome import STOP_BY_HAND, STOP_COMPLETED, status_text
+from ..core.protocol import STATUS_TRAINING, STATUS_WAITING
+from ..core.records import StoppingSnapshot
+from ..kernel.events import event_support, route_comm_to_subshell
+from ..kernel.steering import InterruptibleController, enable_steering
+
+__all__ = ["ControlPanel", "status_text"]
+
+_log = logging.getLogger(__name__)
+
+_SLIDER_MIN_MAX = 50
+
+
+class SteerableController(InterruptibleController, Protocol):
+    """The part of ``EarlyStoppingController`` the panel uses (thread-safe): what
+    steering needs, plus the controls' own."""
+
+    paused: bool
+
+    @property
+    def patience(self) -> int: ...
+
+    def stop(self, reason: str = STOP_BY_HAND) -> None: ...
+
+    def set_patience(self, n: int) -> None: ...
+
+    def snapshot(self) -> StoppingSnapshot: ...
+
+class _Guarded:
+    """Mixin: front-end messages are handled under the panel's lock."""
+
+    _wc_lock: threading.RLock | None = None
+
+    def _handle_msg(self, msg: dict[str, Any]) -> None:
+        lock = self._wc_lock
+        if lock is None:
+            compat.handle_msg(_Guarded, self, msg)
+            return
+        with lock:
+            compat.handle_msg(_Guarded, self, msg)
+
+
+class _Button(_Guarded, ipywidgets.Button):
+    pass
+
+
+class _IntSlider(_Guarded, ipywidgets.IntSlider):
+    pass
+
+
+class _ToggleButton(_Guarded, ipywidgets.ToggleButton):
+    pass
+
+
+def _failure_message(controller: Any) -> str | None:
+    value = getattr(controller, "failure_message", None)
+    return value if isinstance(value, str) and value else None
+
+
+class ControlPanel:
+    """Stop, patience and pause controls that act on a controller while ``fit`` runs.
+
+    The controls are disabled before and after a run; the controller's listener
+    enables them at train begin. The status line says what happens (waiting,
+    training epoch k, stopped by hand at epoch k, batch j, patience exhausted,
+    failed: ..., finished) and when clicks act in this front end (see
+    ``describe_event_support``). Each control's comm is routed to the front end's
+    kernel subshell so clicks are handled during a blocking ``fit``.
+
+    Attributes: ``widget`` (the ``HBox`` to display; the panel itself displays it
+    too), ``stop_button``, ``patience_slider``, ``pause_toggle``, ``status`` (HTML,
+    escaped text) and ``routed`` (every control comm was routed to a subshell).
+
+    Args:
+        controller: the ``EarlyStoppingController`` to steer.
+        steering: turn on graceful Interrupt and the report of a ``fit`` that raised
+            now (``kernel.steering.enable_steering``); the controller also does it
+            itself at ``on_train_begin`` in IPython. Defaults to `True`.
+
+    Example:
+
+    ```python
+    controller = EarlyStoppingController(monitor="val_loss", patience=5)
+    panel = ControlPanel(controller)
+    display(panel)
+    model.fit(x, y, validation_split=0.2, epochs=100, callbacks=[controller])
+    ```
+    """
+
+    def __init__(self, controller: SteerableController, *, steering: bool = True) -> None:
+        if not callable(getattr(controller, "add_listener", None)):
+            raise TypeError(
+                "controller must be an EarlyStoppingController (with add_listener). "
+                f"Received: controller={controller!r}"
+            )
+        self._controller = controller
+        self._lock = threading.RLock()
+        self._syncing = False
+        patience = int(controller.patience)
+        self.stop_button = _Button(
+            description="Stop", icon="stop", button_style="danger", disabled=True,
+            tooltip="Stop training after the current batch (best weights are restored)",
+        )  # fmt: skip
+        self.patience_slider = _IntSlider(
+            value=patience, min=0, max=max(_SLIDER_MIN_MAX, 2 * patience),
+            description="Patience", continuous_update=False, disabled=True,
+        )  # fmt: skip
+        self.pause_toggle = _ToggleButton(
+            value=bool(controller.paused), description="Pause auto-stop", icon="pause",
+            disabled=True, tooltip="Keep training while patience is exhausted",
+        )  # fmt: skip
+        self.status = ipywidgets.HTML(value="")
+        self.widget = ipywidgets.HBox(
+            [self.stop_button, self.patience_slider, self.pause_toggle, self.status],
+            layout=ipywidgets.Layout(align_items="center", flex_flow="row wrap"),
+        )
+        self.routed = True
+        for control in (self.stop_button, self.patience_slider, self.pause_toggle):
+            control._wc_lock = self._lock
+            self.routed = route_comm_to_subshell(control) and self.routed
+        self.stop_button.on_click(self._on_stop)
+        self.patience_slider.observe(self._on_patience, names="value")
+        self.pause_toggle.observe(self._on_pause, names="value")
+        self._state, self._text = STATUS_WAITING, "waiting"
+        self._steering = enable_steering(controller) if steering else None
+        snapshot = controller.snapshot()
+        if controller.running or snapshot.stop_reason is not None:
+            self._on_snapshot(snapshot)  # made during or after a run
+        else:
+            self._render()
+        self._unsubscribe: Callable[[], None] | None = controller.add_listener(self._on_snapshot)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def state(self) -> str:
+        """One of ``_protocol.STATUSES``."""
+        return self._state
+
+    @property
+    def status_line(self) -> str:
+        """The status text without markup."""
+        return self._text
+
+    def close(self) -> None:
+        """Unsubscribe from the controller and close the widgets."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for w in (self.stop_button, self.patience_slider, self.pause_toggle, self.status, self.widget):
+            w.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ handlers (any thread)
+
+    def _on_stop(self, _button: Any) -> None:
+        try:
+            self._controller.stop(STOP_BY_HAND)
+        except Exception:  # never let a click raise in the kernel's log
+            _log.exception("stopping training failed")
+
+    def _on_patience(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._syncing:
+                return
+            try:
+                self._controller.set_patience(int(change["new"]))
+            except ValueError as error:
+                self._syncing = True
+                try:
+                    self.patience_slider.value = int(self._controller.patience)
+                finally:
+                    self._syncing = False
+                self._show(self._state, f"{self._text} ({error})")
+                return
+            self._grow_slider(int(change["new"]))
+
+    def _on_pause(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._syncing:
+                return
+            try:
+                self._controller.paused = bool(change["new"])
+            except Exception:
+                _log.exception("pausing auto-stop failed")
+
+    # ------------------------------------------------------------------ listener (fit thread)
+
+    def _on_snapshot(self, snapshot: StoppingSnapshot) -> None:
+        try:
+            self._apply(snapshot)
+        except Exception:  # a broken panel must not break training
+            _log.exception("updating the controls failed")
+
+    def _apply(self, snapshot: StoppingSnapshot) -> None:
+        running = bool(self._controller.running)
+        failure = _failure_message(self._controller)
+        state, text = status_text(snapshot, running, failure)
+        with self._lock:
+            stopping = snapshot.stop_reason is not None and snapshot.stop_reason != STOP_COMPLETED
+            self.stop_button.disabled = not running or stopping
+            self.patience_slider.disabled = not running
+            self.pause_toggle.disabled = not running
+            self._syncing = True
+            try:
+                patience = int(self._controller.patience)
+                self._grow_slider(patience)
+                if self.patience_slider.value != patience:
+                    self.patience_slider.value = patience
+                paused = bool(self._controller.paused)
+                if self.pause_toggle.value != paused:
+                    self.pause_toggle.value = paused
+            finally:
+                self._syncing = False
+            self._show(state, text)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _grow_slider(self, patience: int) -> None:
+        if patience > self.patience_slider.max:
+            self.patience_slider.max = max(_SLIDER_MIN_MAX, 2 * patience)
+
+    def _render(self) -> None:
+        with self._lock:
+            self._show(self._state, self._text)
+
+    def _show(self, state: str, text: str) -> None:
+        self._state, self._text = state, text
+        hint = event_support().sentence if state in (STATUS_WAITING, STATUS_TRAINING) else ""
+        line = f"<b>{html.escape(text)}</b>"
+        if hint:
+            line += f" <span style='opacity:0.7'>&middot; {html.escape(hint)}</span>"
+        self.status.value = line
