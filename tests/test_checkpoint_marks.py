@@ -10,13 +10,13 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from widget_callbacks.adapters.checkpoint import CheckpointWatcher  # noqa: E402
-from widget_callbacks.core.monitor import MonitorRule  # noqa: E402
-from widget_callbacks.core.records import CheckpointRecord  # noqa: E402
+from widget_callbacks.adapters.checkpoint import CheckpointWatcher
+from widget_callbacks.core.monitor import MonitorRule
+from widget_callbacks.core.records import CheckpointRecord
 
 BATCHES = 8
 
@@ -53,7 +53,9 @@ class Scores(keras.callbacks.Callback):
         logs["score"] = self.scores[epoch]
 
 
-def _fit(model: keras.Model, data: dict[str, Any], callbacks: list[Any], epochs: int = 4) -> dict[str, list[float]]:
+def _fit(
+    model: keras.Model, data: dict[str, Any], callbacks: list[Any], epochs: int = 4
+) -> dict[str, list[float]]:
     history = model.fit(**data, batch_size=8, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
     return history.history
 
@@ -73,7 +75,9 @@ def test_every_epoch_records_match_files(
     model: keras.Model, data: dict[str, Any], tmp_path: Path, position: str
 ) -> None:
     folder = tmp_path / "ckpt"
-    checkpoint = keras.callbacks.ModelCheckpoint(str(folder / "ep{epoch:02d}.weights.h5"), save_weights_only=True)
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(folder / "ep{epoch:02d}.weights.h5"), save_weights_only=True
+    )
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
     assert watcher.mode == "save_model" and CheckpointWatcher.for_checkpoint(checkpoint) is watcher
     others = [keras.callbacks.History(), Scores([0.0] * 4)]
@@ -103,7 +107,9 @@ def test_save_best_only_records_only_the_improvements(
         if rule.is_improvement(value, best):
             best = value
             expected.append(epoch)
-    assert 0 < len(expected) < 6, f"the scripted data should give some non-improving epochs: {history['val_loss']}"
+    assert 0 < len(expected) < 6, (
+        f"the scripted data should give some non-improving epochs: {history['val_loss']}"
+    )
     assert [r.epoch for r in watcher.records] == expected
     assert [r.path for r in watcher.records] == _on_disk(folder) and list(watcher.records) == seen
 
@@ -155,7 +161,9 @@ class HiddenSaveModel(keras.callbacks.ModelCheckpoint):
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         if self._should_save_on_batch(batch):
-            keras.callbacks.ModelCheckpoint._save_model(self, epoch=self._current_epoch, batch=batch, logs=logs)
+            keras.callbacks.ModelCheckpoint._save_model(
+                self, epoch=self._current_epoch, batch=batch, logs=logs
+            )
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         if self.monitor_op is None:
@@ -181,14 +189,18 @@ def test_fallback_without_save_model(
     assert len(watcher.records) == (3 if save_freq == "epoch" else 3 * BATCHES // 5)
 
 
-def test_watcher_never_breaks_the_checkpoint(model: keras.Model, data: dict[str, Any], tmp_path: Path) -> None:
+def test_watcher_never_breaks_the_checkpoint(
+    model: keras.Model, data: dict[str, Any], tmp_path: Path
+) -> None:
     checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "{nope}.weights.h5"), save_weights_only=True)
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
     with pytest.raises(KeyError, match="Failed to format this callback filepath"):
         _fit(model, data, [checkpoint], epochs=1)
     assert watcher.records == ()
 
-    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "ok{epoch}.weights.h5"), save_weights_only=True)
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(tmp_path / "ok{epoch}.weights.h5"), save_weights_only=True
+    )
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
 
     def bad(record: CheckpointRecord) -> None:
@@ -197,10 +209,14 @@ def test_watcher_never_breaks_the_checkpoint(model: keras.Model, data: dict[str,
     watcher.add_listener(bad)
     with pytest.warns(RuntimeWarning, match="listener bug"):
         _fit(model, data, [checkpoint], epochs=2)
-    assert len(watcher.records) == 2 and [r.path for r in watcher.records] == sorted(map(str, tmp_path.glob("ok*")))
+    assert len(watcher.records) == 2 and [r.path for r in watcher.records] == sorted(
+        map(str, tmp_path.glob("ok*"))
+    )
 
 
-def test_records_accumulate_reset_and_detach(model: keras.Model, data: dict[str, Any], tmp_path: Path) -> None:
+def test_records_accumulate_reset_and_detach(
+    model: keras.Model, data: dict[str, Any], tmp_path: Path
+) -> None:
     checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "last.weights.h5"), save_weights_only=True)
     watcher = CheckpointWatcher.for_checkpoint(checkpoint)
     _fit(model, data, [checkpoint], epochs=2)

@@ -9,11 +9,11 @@ from typing import Any
 import keras
 import pytest
 
-from widget_callbacks.widgets.controls import ControlPanel, status_text
-from widget_callbacks.core.outcome import STOP_BY_HAND, STOP_COMPLETED, STOP_FAILED, STOP_INTERRUPTED
-from widget_callbacks.core.records import StoppingSnapshot
 from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.core.outcome import STOP_BY_HAND, STOP_COMPLETED, STOP_FAILED, STOP_INTERRUPTED
 from widget_callbacks.core.protocol import STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING
+from widget_callbacks.core.records import StoppingSnapshot
+from widget_callbacks.widgets.controls import ControlPanel, status_text
 
 
 def _controller(patience: int = 5, **kwargs: Any) -> EarlyStoppingController:
@@ -39,7 +39,9 @@ def _epoch(c: EarlyStoppingController, epoch: int, val_loss: float, batches: int
 
 def _click(widget: Any) -> None:
     """What ipykernel does with a front end's click on an ipywidgets Button."""
-    widget._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "click"}}}, "buffers": []})
+    widget._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"event": "click"}}}, "buffers": []}
+    )
 
 
 def _send_state(widget: Any, **state: Any) -> None:
@@ -50,7 +52,11 @@ def _send_state(widget: Any, **state: Any) -> None:
 
 
 def _enabled(panel: ControlPanel) -> tuple[bool, bool, bool]:
-    return (not panel.stop_button.disabled, not panel.patience_slider.disabled, not panel.pause_toggle.disabled)
+    return (
+        not panel.stop_button.disabled,
+        not panel.patience_slider.disabled,
+        not panel.pause_toggle.disabled,
+    )
 
 
 def test_panel_state_machine_and_statuses() -> None:

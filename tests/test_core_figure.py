@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from widget_callbacks.core.figure import PlotState
 from widget_callbacks.adapters.logs import numeric_logs
+from widget_callbacks.core.figure import PlotState
 from widget_callbacks.core.history import RunHistory, json_number, metric_family
 from widget_callbacks.core.marks import axis_names, build_layout, stop_description
-from widget_callbacks.core.progress import ProgressTracker, Throttle
 from widget_callbacks.core.outcome import STOP_BY_HAND, STOP_PATIENCE
+from widget_callbacks.core.progress import ProgressTracker, Throttle
 from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
 
 
@@ -73,7 +73,10 @@ def test_epochs_append_points_without_resending():
     assert not second.structure_changed
     assert [p["offset"] for p in second.points] == [1, 1, 1, 1]
     assert {(p["trace"], p["x"][0], p["y"][0]) for p in second.points} == {
-        (0, 2, 0.8), (1, 2, 1.1), (2, 2, 0.6), (3, 2, 0.5)
+        (0, 2, 0.8),
+        (1, 2, 1.1),
+        (2, 2, 0.6),
+        (3, 2, 0.5),
     }
     by_name = {t["name"]: t for t in state.traces}
     assert by_name["val_accuracy"]["x"] == [1, 2]
@@ -165,8 +168,15 @@ def test_marks_follow_the_best_epoch_and_patience():
 
 
 def test_marks_on_a_max_mode_panel_with_warm_up_and_stop():
-    snap = _snapshot(monitor="val_accuracy", mode="max", best=0.9, start_from_epoch=2,
-                     stopped_epoch=8, stop_reason=STOP_PATIENCE, restored_epoch=4)
+    snap = _snapshot(
+        monitor="val_accuracy",
+        mode="max",
+        best=0.9,
+        start_from_epoch=2,
+        stopped_epoch=8,
+        stop_reason=STOP_PATIENCE,
+        restored_epoch=4,
+    )
     layout = build_layout(["loss", "accuracy"], snap)
     assert {s["xref"] for s in layout["shapes"]} == {"x2"}
     warm = layout["shapes"][0]
@@ -237,9 +247,12 @@ def test_a_completed_run_marks_its_last_epoch():
     state = PlotState()
     for epoch, value in enumerate([1.0, 0.5, 0.7], start=1):
         state.add_epoch(epoch, {"val_loss": value})
-    state.set_stopping(_snapshot(best=0.5, best_epoch=2, last_epoch=3, stop_reason=STOP_COMPLETED,
-                                 restored_epoch=2))
-    assert stop_description(state.stopping) == "finished all epochs (epoch 3)<br>weights restored from epoch 2"
+    state.set_stopping(
+        _snapshot(best=0.5, best_epoch=2, last_epoch=3, stop_reason=STOP_COMPLETED, restored_epoch=2)
+    )
+    assert (
+        stop_description(state.stopping) == "finished all epochs (epoch 3)<br>weights restored from epoch 2"
+    )
     assert state.overlays()[1]["x"] == [3]
 
 

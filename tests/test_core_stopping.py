@@ -176,7 +176,13 @@ def test_reset_keeps_configuration_and_direction() -> None:
     rule.paused = True
     run(rule, [1.0, 0.0, 0.0])
     rule.reset()
-    assert (rule.wait, rule.best, rule.best_epoch, rule.stopped_epoch, rule.last_epoch) == (0, None, 0, 0, None)
+    assert (rule.wait, rule.best, rule.best_epoch, rule.stopped_epoch, rule.last_epoch) == (
+        0,
+        None,
+        0,
+        0,
+        None,
+    )
     assert rule.paused and rule.patience == 1 and rule.monitor_rule.resolved_mode == "max"
     snapshot = rule.snapshot()
     assert snapshot.best_epoch is None and snapshot.stopped_epoch is None and snapshot.epochs_left is None
@@ -207,11 +213,19 @@ def test_patience_is_settable_from_threads() -> None:
         ({"patience": -1}, ValueError, "patience must be >= 0. Received: patience=-1"),
         ({"patience": 1.5}, TypeError, "patience must be an int. Received: patience=1.5 of type float"),
         ({"patience": True}, TypeError, "patience must be an int. Received: patience=True of type bool"),
-        ({"start_from_epoch": -1}, ValueError, "start_from_epoch must be >= 0. Received: start_from_epoch=-1"),
+        (
+            {"start_from_epoch": -1},
+            ValueError,
+            "start_from_epoch must be >= 0. Received: start_from_epoch=-1",
+        ),
         ({"min_delta": NAN}, ValueError, "min_delta must be a finite number. Received: min_delta=nan"),
         ({"min_delta": -INF}, ValueError, "min_delta must be a finite number. Received: min_delta=-inf"),
         ({"min_delta": None}, TypeError, "min_delta must be a number. Received: min_delta=None"),
-        ({"monitor": None}, TypeError, "monitor must be a str, the name of a logged metric. Received: monitor=None"),
+        (
+            {"monitor": None},
+            TypeError,
+            "monitor must be a str, the name of a logged metric. Received: monitor=None",
+        ),
         ({"mode": "up"}, ValueError, "mode must be one of ('auto', 'min', 'max'). Received: mode='up'"),
         ({"baseline": NAN}, ValueError, "baseline must not be NaN. Received: baseline=nan"),
         ({"baseline": "0.5"}, TypeError, "baseline must be a number or None. Received: baseline='0.5'"),
@@ -277,7 +291,10 @@ def test_core_imports_neither_keras_nor_ipywidgets() -> None:
         "print(bad)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "widget_callbacks")], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, str(ROOT / "widget_callbacks")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from widget_callbacks import EarlyStoppingController, LivePlot, TrainingDashboard
 
 
 def _data():
     keras.utils.set_random_seed(2)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 4)).astype("float32")
@@ -23,8 +24,9 @@ def _data():
 
 
 def test_dashboard_parts_and_validation(tmp_path):
-    dashboard = TrainingDashboard(monitor="val_loss", patience=3, checkpoint=tmp_path / "best.keras",
-                                  restore_best_weights=True)
+    dashboard = TrainingDashboard(
+        monitor="val_loss", patience=3, checkpoint=tmp_path / "best.keras", restore_best_weights=True
+    )
     assert isinstance(dashboard.controller, EarlyStoppingController)
     assert dashboard.controller.patience == 3 and dashboard.controller.restore_best_weights
     assert isinstance(dashboard.plot, LivePlot)
@@ -53,7 +55,9 @@ def test_fit_through_the_dashboard_marks_checkpoints_and_the_end(tmp_path):
     history = model.fit(x, y, epochs=4, validation_split=0.25, verbose=0, callbacks=dashboard.callbacks)
     epochs = len(history.history["loss"])
     assert dashboard.plot.state.history.epochs == list(range(1, epochs + 1))
-    assert [r.path for r in dashboard.plot.state.checkpoints] and pathlib.Path(tmp_path / "best.keras").exists()
+    assert [r.path for r in dashboard.plot.state.checkpoints] and pathlib.Path(
+        tmp_path / "best.keras"
+    ).exists()
     stopping = dashboard.plot.state.stopping
     assert stopping is not None and stopping.stop_reason is not None
     assert dashboard.plot.progress["status"] in ("finished", "stopped")

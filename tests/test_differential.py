@@ -26,12 +26,12 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from keras.src.trainers.compile_utils import MetricsList  # noqa: E402
+import keras
+import numpy as np
+import pytest
+from keras.src.trainers.compile_utils import MetricsList
 
-from widget_callbacks.adapters.early_stopping import EarlyStoppingController  # noqa: E402
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
 
 #: Number of generated cases compared with keras.callbacks.EarlyStopping.
 N_CASES = 3000
@@ -65,7 +65,10 @@ class StubModel:
         if not _METRICS:  # real metrics with a _direction, built once
             _METRICS.append(
                 MetricsList(
-                    [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.MeanAbsoluteError(name="mae")]
+                    [
+                        keras.metrics.BinaryAccuracy(name="accuracy"),
+                        keras.metrics.MeanAbsoluteError(name="mae"),
+                    ]
                 )
             )
         self.metrics = list(_METRICS)
@@ -120,10 +123,16 @@ def _sequence(rng: random.Random, kind: str, n: int) -> list[float | None]:
     if kind == "float32_edge":  # differences at or below float32 resolution
         base = rng.choice([0.5, 1.0, 0.1, 3.0, 1e-3])
         ulp = np.spacing(np.float32(base)).item()
-        return [base + rng.choice([-2, -1, -0.5, 0, 0.5, 1, 2, -1e-3]) * ulp * rng.randint(0, 3) for _ in range(n)]
+        return [
+            base + rng.choice([-2, -1, -0.5, 0, 0.5, 1, 2, -1e-3]) * ulp * rng.randint(0, 3) for _ in range(n)
+        ]
     base_kind = rng.choice(["plateau", "grid", "noisy", "up_down"])
     out = _sequence(rng, base_kind, n)
-    specials = {"non_finite": [NAN, INF, -INF], "missing": [None], "mixed": [NAN, INF, -INF, None, 3e38, -3e38]}[kind]
+    specials = {
+        "non_finite": [NAN, INF, -INF],
+        "missing": [None],
+        "mixed": [NAN, INF, -INF, None, 3e38, -3e38],
+    }[kind]
     p = rng.choice([0.1, 0.3])
     return [rng.choice(specials) if rng.random() < p else v for v in out]
 
@@ -243,7 +252,9 @@ def test_differential_against_keras_early_stopping() -> None:
     start = time.perf_counter()
     mismatches = []
     for index, case in enumerate(cases):
-        problem = _mismatch(_drive(keras.callbacks.EarlyStopping, case), _drive(EarlyStoppingController, case))
+        problem = _mismatch(
+            _drive(keras.callbacks.EarlyStopping, case), _drive(EarlyStoppingController, case)
+        )
         if problem:
             mismatches.append((index, case, problem))
     elapsed = time.perf_counter() - start
@@ -280,7 +291,9 @@ def _fit(callback: keras.callbacks.Callback) -> tuple[int, list[np.ndarray]]:
     rng = np.random.default_rng(7)
     x = rng.normal(size=(320, 6)).astype("float32")
     y = (x @ rng.normal(size=(6, 1)) + 0.5 * rng.normal(size=(320, 1))).astype("float32")
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
     history = model.fit(
         x[:256], y[:256], validation_data=(x[256:], y[256:]), epochs=10, batch_size=32,

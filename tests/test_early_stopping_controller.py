@@ -13,13 +13,21 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from widget_callbacks.core.outcome import STOP_COMPLETED, STOP_FAILED, STOP_INTERRUPTED, STOP_NON_FINITE, STOP_OTHER_CALLBACK, STOP_PATIENCE  # noqa: E402
-from widget_callbacks.core.records import StoppingSnapshot  # noqa: E402
-from widget_callbacks.adapters.early_stopping import EarlyStoppingController  # noqa: E402
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.core.outcome import (
+    STOP_BY_HAND,
+    STOP_COMPLETED,
+    STOP_FAILED,
+    STOP_INTERRUPTED,
+    STOP_NON_FINITE,
+    STOP_OTHER_CALLBACK,
+    STOP_PATIENCE,
+)
+from widget_callbacks.core.records import StoppingSnapshot
 
 BATCHES = 8  # per epoch
 
@@ -123,7 +131,9 @@ def test_stop_while_fit_runs_in_a_thread(model: keras.Model, data: Any) -> None:
     started = threading.Event()
     script = Script(actions={(0, 0): started.set})
     result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(_fit(model, data, [script, controller], epochs=200)))
+    worker = threading.Thread(
+        target=lambda: result.append(_fit(model, data, [script, controller], epochs=200))
+    )
     worker.start()
     assert started.wait(60)
     controller.stop()
@@ -159,7 +169,9 @@ def test_stop_outside_a_run_is_ignored(model: keras.Model, data: Any) -> None:
 
 def test_patience_lowered_below_wait_stops_at_next_epoch_end(model: keras.Model, data: Any) -> None:
     controller = EarlyStoppingController(monitor="score", mode="min", patience=50)
-    script = Script(scores=[1.0, 2.0, 2.0, 2.0, 2.0, 2.0], actions={(2, 0): lambda: controller.set_patience(1)})
+    script = Script(
+        scores=[1.0, 2.0, 2.0, 2.0, 2.0, 2.0], actions={(2, 0): lambda: controller.set_patience(1)}
+    )
     assert _fit(model, data, [script, controller], epochs=6) == 3
     final = controller.snapshot()
     assert (final.stop_reason, final.stopped_epoch, final.patience, final.wait) == (STOP_PATIENCE, 3, 1, 2)
@@ -230,7 +242,9 @@ def test_a_raising_listener_does_not_break_fit(model: keras.Model, data: Any) ->
 
 
 def test_unsubscribe_and_verbose_messages(model: keras.Model, data: Any) -> None:
-    controller = EarlyStoppingController(monitor="score", mode="min", patience=5, verbose=1, restore_best_weights=True)
+    controller = EarlyStoppingController(
+        monitor="score", mode="min", patience=5, verbose=1, restore_best_weights=True
+    )
     seen: list[StoppingSnapshot] = []
     unsubscribe = controller.add_listener(seen.append)
     unsubscribe()
@@ -265,7 +279,11 @@ def test_drop_in_surface() -> None:
     [
         ({"patience": -1}, ValueError, "patience must be >= 0. Received: patience=-1"),
         ({"patience": 2.5}, TypeError, "patience must be an int. Received: patience=2.5"),
-        ({"start_from_epoch": -2}, ValueError, "start_from_epoch must be >= 0. Received: start_from_epoch=-2"),
+        (
+            {"start_from_epoch": -2},
+            ValueError,
+            "start_from_epoch must be >= 0. Received: start_from_epoch=-2",
+        ),
         ({"min_delta": math.inf}, ValueError, "min_delta must be a finite number. Received: min_delta=inf"),
         ({"min_delta": "0.1"}, TypeError, "min_delta must be a number"),
         ({"monitor": 3}, TypeError, "monitor must be a str"),
@@ -291,13 +309,17 @@ def test_validation_of_the_steering_api() -> None:
         controller.stop(reason=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="fn must be callable"):
         controller.add_listener(3)  # type: ignore[arg-type]
-    with pytest.warns(UserWarning, match="EarlyStoppingController mode 'up' is unknown, fallback to auto mode."):
+    with pytest.warns(
+        UserWarning, match="EarlyStoppingController mode 'up' is unknown, fallback to auto mode."
+    ):
         assert EarlyStoppingController(mode="up").mode == "auto"
 
 
 def test_missing_metric_warns_like_keras(model: keras.Model, data: Any) -> None:
     controller = EarlyStoppingController(monitor="val_loss")
-    message = "Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss"
+    message = (
+        "Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss"
+    )
     with pytest.warns(UserWarning, match=message):
         assert _fit(model, data, [controller], epochs=2) == 2
     assert controller.snapshot().best is None

@@ -18,9 +18,9 @@ import plotly.io as pio
 import pytest
 
 from widget_callbacks import LivePlot
-from widget_callbacks.export import files as export
 from widget_callbacks.core.outcome import STOP_PATIENCE
 from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
+from widget_callbacks.export import files as export
 from widget_callbacks.export.images import ChromiumNotFoundError, find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,15 +37,34 @@ def feed(plot: LivePlot, epochs: int = 12, *, end: bool = True) -> LivePlot:
         for batch in (4, 8):
             plot.end_batch(batch, {"loss": 1.0 / epoch + batch / 100, "accuracy": 1 - 1.0 / epoch})
         val_loss = math.nan if epoch == 3 else 1.0 / epoch + 0.1 + 0.03 * max(epoch - 7, 0)
-        plot.end_epoch(epoch, {"loss": 1.0 / epoch, "val_loss": val_loss,
-                               "accuracy": 1 - 1.0 / epoch, "val_accuracy": 0.9 - 1.0 / epoch})
+        plot.end_epoch(
+            epoch,
+            {
+                "loss": 1.0 / epoch,
+                "val_loss": val_loss,
+                "accuracy": 1 - 1.0 / epoch,
+                "val_accuracy": 0.9 - 1.0 / epoch,
+            },
+        )
         if epoch in (5, 7):
-            plot.add_checkpoint(CheckpointRecord(epoch=epoch, path=f"ckpt-{epoch}.keras",
-                                                 value=val_loss, monitor="val_loss"))
+            plot.add_checkpoint(
+                CheckpointRecord(epoch=epoch, path=f"ckpt-{epoch}.keras", value=val_loss, monitor="val_loss")
+            )
     if end:
-        plot.set_stopping(StoppingSnapshot(
-            monitor="val_loss", mode="min", patience=4, wait=4, best=1 / 7 + 0.1, best_epoch=7,
-            last_epoch=epochs, stopped_epoch=epochs, stop_reason=STOP_PATIENCE, restored_epoch=7))
+        plot.set_stopping(
+            StoppingSnapshot(
+                monitor="val_loss",
+                mode="min",
+                patience=4,
+                wait=4,
+                best=1 / 7 + 0.1,
+                best_epoch=7,
+                last_epoch=epochs,
+                stopped_epoch=epochs,
+                stop_reason=STOP_PATIENCE,
+                restored_epoch=7,
+            )
+        )
         plot.end_fit("stopped", STOP_PATIENCE)
     return plot
 
@@ -57,8 +76,9 @@ def plot() -> LivePlot:
 
 def normalized(value):
     """JSON round trip: tuples -> lists, numpy -> Python, as plotly.js would get it."""
-    return json.loads(pio.to_json(value, validate=False) if hasattr(value, "to_plotly_json")
-                      else json.dumps(value))
+    return json.loads(
+        pio.to_json(value, validate=False) if hasattr(value, "to_plotly_json") else json.dumps(value)
+    )
 
 
 # -- the figure -------------------------------------------------------------------
@@ -115,7 +135,7 @@ def figure_from_html(text: str) -> list[dict]:
     found = []
     for part in text.split("window.Plotly.newPlot(gd, ")[1:]:
         data, end = decoder.raw_decode(part)
-        layout, _ = decoder.raw_decode(part[end + 2:])
+        layout, _ = decoder.raw_decode(part[end + 2 :])
         found.append({"data": data, "layout": layout})
     return found
 
@@ -151,7 +171,10 @@ def test_format_overrides_the_suffix_and_sizes_apply(plot, tmp_path):
 def test_png_svg_pdf(plot, tmp_path):
     png = plot.save(tmp_path / "run.png").read_bytes()
     assert png_size(png) == (900, plot.state.layout()["height"])
-    assert png_size(plot.save(tmp_path / "big.png", width=500, height=400, scale=2).read_bytes()) == (1000, 800)
+    assert png_size(plot.save(tmp_path / "big.png", width=500, height=400, scale=2).read_bytes()) == (
+        1000,
+        800,
+    )
 
     svg = plot.save(tmp_path / "run.svg").read_text(encoding="utf-8")
     root = ET.fromstring(svg)
@@ -192,8 +215,9 @@ def test_export_during_a_real_fit_has_the_curves_so_far(tmp_path):
 # -- bad input --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, kwargs", [("run.jpg", {}), ("run", {}), ("run.png", {"format": "gif"}),
-                                          ("run.png", {"format": 3})])
+@pytest.mark.parametrize(
+    "name, kwargs", [("run.jpg", {}), ("run", {}), ("run.png", {"format": "gif"}), ("run.png", {"format": 3})]
+)
 def test_unknown_suffix_or_format_lists_the_supported_ones(plot, tmp_path, name, kwargs):
     with pytest.raises(ValueError, match=r"html, png, svg, pdf, json.*Received"):
         plot.save(tmp_path / name, **kwargs)
@@ -260,8 +284,9 @@ def test_missing_chromium_says_how_to_get_one(plot, tmp_path, monkeypatch):
         assert words in message, words
     monkeypatch.delenv("BROWSER_PATH")
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser",
-                        classmethod(lambda cls, **kw: None))
+    monkeypatch.setattr(
+        "choreographer.browsers.chromium.Chromium.find_browser", classmethod(lambda cls, **kw: None)
+    )
     with pytest.raises(ChromiumNotFoundError, match="none of chromium"):
         plot.save(tmp_path / "run.svg")
     assert list(tmp_path.iterdir()) == []
@@ -320,8 +345,8 @@ def test_from_history_round_trip_in_a_fresh_process(plot, tmp_path):
     code = textwrap.dedent(f"""
         import json, sys
         from widget_callbacks import LivePlot
-        whole = LivePlot.from_history({str(tmp_path / 'run.json')!r}, static_fallback=False)
-        curves = LivePlot.from_history({str(tmp_path / 'run.csv')!r})
+        whole = LivePlot.from_history({str(tmp_path / "run.json")!r}, static_fallback=False)
+        curves = LivePlot.from_history({str(tmp_path / "run.csv")!r})
         synced = whole.get_state()  # what a new view of the widget gets
         traits = (synced["traces"] == whole.state.traces and synced["overlays"] == whole.state.overlays()
                   and whole.state.layout() in synced.values())
@@ -330,8 +355,9 @@ def test_from_history_round_trip_in_a_fresh_process(plot, tmp_path):
                    "history": curves.history}}, sys.stdout)
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     loaded = json.loads(out.stdout)
     assert loaded["whole"] == normalized(plot.state.figure())  # same figure, marks included
@@ -370,7 +396,7 @@ def test_one_browser_is_kept_for_repeated_png_exports(plot, tmp_path):
     """Measures export times in a fresh process: the first PNG starts the browser."""
     code = textwrap.dedent(f"""
         import json, sys, time
-        sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'tests')!r})
+        sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / "tests")!r})
         from test_export import feed
         from widget_callbacks import LivePlot
         plot = feed(LivePlot(static_fallback=False))
@@ -382,8 +408,9 @@ def test_one_browser_is_kept_for_repeated_png_exports(plot, tmp_path):
         import kaleido
         print(json.dumps({{"times": times, "server": kaleido._global_server.is_running()}}))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     first, later = result["times"][0], sorted(result["times"][1:])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 jupyter_client = pytest.importorskip("jupyter_client")
-from kernel_session import KernelSession, started_kernel  # noqa: E402
+from kernel_session import KernelSession, started_kernel
 
 pytestmark = pytest.mark.slow  # one kernel, TensorFlow imported once: about 30 s in all
 

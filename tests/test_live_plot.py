@@ -21,8 +21,9 @@ def _tiny_model():
     import keras
 
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128, 4)).astype("float32")
@@ -53,8 +54,9 @@ def test_real_fit_fills_every_epoch_and_sends_bounded_appends():
     plot = LivePlot()
     recorder = Recorder(plot)
     model, x, y = _tiny_model()
-    history = model.fit(x, y, epochs=6, batch_size=16, validation_split=0.25, verbose=0,
-                        callbacks=[plot.callback])
+    history = model.fit(
+        x, y, epochs=6, batch_size=16, validation_split=0.25, verbose=0, callbacks=[plot.callback]
+    )
     state = plot.state.history
     assert state.epochs == [1, 2, 3, 4, 5, 6]
     for name, values in history.history.items():

@@ -21,8 +21,13 @@ def test_python_constants_come_from_the_json_file():
     assert protocol.PROTOCOL == data
     assert protocol.MSG_EXTEND == data["messages"]["extend"]
     assert list(protocol.STATUSES) == data["statuses"]
-    assert [protocol.STATUS_WAITING, protocol.STATUS_TRAINING, protocol.STATUS_FINISHED,
-            protocol.STATUS_STOPPED, protocol.STATUS_FAILED] == data["statuses"]
+    assert [
+        protocol.STATUS_WAITING,
+        protocol.STATUS_TRAINING,
+        protocol.STATUS_FINISHED,
+        protocol.STATUS_STOPPED,
+        protocol.STATUS_FAILED,
+    ] == data["statuses"]
     assert list(protocol.PROGRESS_KEYS) == data["progress_keys"]
     assert protocol.DEFAULT_HEIGHT == data["sizes"]["default_height"]
 

@@ -98,7 +98,9 @@ class Page:
     def close(self) -> None:
         self.kc.stop_channels()
 
-    def send(self, msg_type: str, content: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def send(
+        self, msg_type: str, content: dict[str, Any], metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         msg = self.kc.session.msg(msg_type, content, metadata=metadata)
         assert "subshell_id" not in msg["header"]
         self.sent.add(msg["header"]["msg_id"])
@@ -106,8 +108,13 @@ class Page:
         msg["sent"] = time.monotonic()
         return msg
 
-    def _wait(self, box: list[dict[str, Any]], get: Callable[..., dict[str, Any]],
-              pred: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any] | None:
+    def _wait(
+        self,
+        box: list[dict[str, Any]],
+        get: Callable[..., dict[str, Any]],
+        pred: Callable[[dict[str, Any]], bool],
+        timeout: float,
+    ) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout
         while True:
             for m in box:
@@ -127,22 +134,34 @@ class Page:
 
     def reply(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         rid = request["header"]["msg_id"]
-        return self._wait(self.shell, self.kc.get_shell_msg,
-                          lambda m: m["parent_header"].get("msg_id") == rid, timeout)
+        return self._wait(
+            self.shell, self.kc.get_shell_msg, lambda m: m["parent_header"].get("msg_id") == rid, timeout
+        )
 
-    def iopub_for(self, request: dict[str, Any], timeout: float,
-                  pred: Callable[[dict[str, Any]], bool] = lambda m: True) -> dict[str, Any] | None:
+    def iopub_for(
+        self, request: dict[str, Any], timeout: float, pred: Callable[[dict[str, Any]], bool] = lambda m: True
+    ) -> dict[str, Any] | None:
         rid = request["header"]["msg_id"]
-        return self._wait(self.iopub, self.kc.get_iopub_msg,
-                          lambda m: m["parent_header"].get("msg_id") == rid and pred(m), timeout)
+        return self._wait(
+            self.iopub,
+            self.kc.get_iopub_msg,
+            lambda m: m["parent_header"].get("msg_id") == rid and pred(m),
+            timeout,
+        )
 
     def idle_for(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        return self.iopub_for(request, timeout, lambda m: m["msg_type"] == "status"
-                              and m["content"]["execution_state"] == "idle")
+        return self.iopub_for(
+            request,
+            timeout,
+            lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle",
+        )
 
     def comm_reply(self, request: dict[str, Any], method: str, timeout: float) -> dict[str, Any] | None:
-        return self.iopub_for(request, timeout, lambda m: m["msg_type"] == "comm_msg"
-                              and m["content"]["data"].get("method") == method)
+        return self.iopub_for(
+            request,
+            timeout,
+            lambda m: m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == method,
+        )
 
 
 def _same_header(parent: dict[str, Any], request: dict[str, Any]) -> bool:
@@ -195,8 +214,11 @@ def _restore(page: Page, plot_id: str) -> dict[str, Any]:
     assert r["content"]["status"] == "ok" and plot_id in r["content"]["comms"], r["content"]
 
     control = uuid.uuid4().hex
-    opened = page.send("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
-                       metadata={"version": "1.0.0"})
+    opened = page.send(
+        "comm_open",
+        {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
+        metadata={"version": "1.0.0"},
+    )
     states = page.send("comm_msg", {"comm_id": control, "data": {"method": "request_states"}})
     r = page.comm_reply(states, "update_states", DEADLINE)
     assert r is not None, f"no update_states within {DEADLINE} s of request_states"
@@ -217,8 +239,14 @@ def _restore(page: Page, plot_id: str) -> dict[str, Any]:
 
 
 def _metric(state: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((t for t in state["traces"]
-                 if t.get("name") == name and (t.get("meta") or {}).get("role") == "metric"), None)
+    return next(
+        (
+            t
+            for t in state["traces"]
+            if t.get("name") == name and (t.get("meta") or {}).get("role") == "metric"
+        ),
+        None,
+    )
 
 
 # --------------------------------------------------------------------------- in-process, fast
@@ -278,7 +306,9 @@ def test_live_plot_state_is_a_snapshot() -> None:
 
 
 @pytest.mark.slow
-def test_reloaded_page_is_served_while_a_blocking_loop_holds_the_main_shell(kernel: Kernel, page: Page) -> None:
+def test_reloaded_page_is_served_while_a_blocking_loop_holds_the_main_shell(
+    kernel: Kernel, page: Page
+) -> None:
     plot_id = kernel.value("(plot := LivePlot(static_fallback=False)).model_id")
     plain_id = kernel.value("plain.model_id")
     cell = kernel.kc.execute(
@@ -292,7 +322,9 @@ def test_reloaded_page_is_served_while_a_blocking_loop_holds_the_main_shell(kern
     try:
         kernel.wait_for("held", name="loop")
         # A badly signed request is left to ipykernel (which drops it); the rest still works.
-        forged = Session(key=b"not the kernel's key").send(page.kc.shell_channel.socket, "kernel_info_request", {})
+        forged = Session(key=b"not the kernel's key").send(
+            page.kc.shell_channel.socket, "kernel_info_request", {}
+        )
         got = _restore(page, plot_id)
         assert not kernel.released("loop"), "the cell ended before the page was served"
         assert page.reply(forged, 0.2) is None
@@ -311,8 +343,9 @@ def test_reloaded_page_is_served_while_a_blocking_loop_holds_the_main_shell(kern
 
     # Not routed: a completion request and an unpatched widget's click wait for the cell.
     complete = page.send("complete_request", {"code": "pri", "cursor_pos": 3})
-    click = page.send("comm_msg", {"comm_id": plain_id,
-                                   "data": {"method": "custom", "content": {"event": "click"}}})
+    click = page.send(
+        "comm_msg", {"comm_id": plain_id, "data": {"method": "custom", "content": {"event": "click"}}}
+    )
     assert page.reply(complete, 0.5) is None
 
     kernel.release("loop")
@@ -363,8 +396,11 @@ def test_snapshots_are_consistent_while_the_main_thread_appends(kernel: Kernel, 
     try:
         kernel.wait_for("held", name="appends")
         control = uuid.uuid4().hex
-        page.send("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
-                  metadata={"version": "1.0.0"})
+        page.send(
+            "comm_open",
+            {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
+            metadata={"version": "1.0.0"},
+        )
         lengths = []
         for _ in range(25):
             req = page.send("comm_msg", {"comm_id": control, "data": {"method": "request_states"}})
@@ -439,9 +475,7 @@ def test_real_fit_with_the_plot_callback(kernel: Kernel, page: Page) -> None:
     assert json.loads(done["stdout"]) == [50, False, False]
 
     # fit raises: on_train_end never runs, the cell's end uninstalls.
-    failed = kernel.execute(
-        "model.fit(x, y, epochs=5, verbose=0, callbacks=[fit_plot.callback, Boom()])"
-    )
+    failed = kernel.execute("model.fit(x, y, epochs=5, verbose=0, callbacks=[fit_plot.callback, Boom()])")
     assert failed["status"] == "error" and failed["evalue"] == "boom"
     assert kernel.value("[hooked(), reconnect_service().installed]") == [False, False]
     assert kernel.errors() == ""

@@ -13,17 +13,16 @@ import warnings
 from pathlib import Path
 
 import pytest
+from test_export import PNG_MAGIC, feed, figure_from_html, normalized, png_size
 
 from widget_callbacks import LivePlot
-from widget_callbacks.export import images
-from widget_callbacks.kernel import cells
-from widget_callbacks.widgets import static_copy
 from widget_callbacks.core.outcome import STOP_PATIENCE
 from widget_callbacks.core.records import StoppingSnapshot
+from widget_callbacks.export import images
 from widget_callbacks.export.images import find_chromium
+from widget_callbacks.kernel import cells
+from widget_callbacks.widgets import static_copy
 from widget_callbacks.widgets.static_copy import WIDGET_VIEW_MIMETYPE, fallback_formats
-
-from test_export import PNG_MAGIC, feed, figure_from_html, normalized, png_size
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "static-fallback"
@@ -65,10 +64,17 @@ def published(monkeypatch) -> Published:
     return Published(monkeypatch)
 
 
-@pytest.mark.parametrize("value, formats", [
-    (True, ("html", "png")), (False, ()), ("png", ("png",)), ("html", ("html",)),
-    (["png", "html"], ("html", "png")), (("html",), ("html",)),
-])
+@pytest.mark.parametrize(
+    "value, formats",
+    [
+        (True, ("html", "png")),
+        (False, ()),
+        ("png", ("png",)),
+        ("html", ("html",)),
+        (["png", "html"], ("html", "png")),
+        (("html",), ("html",)),
+    ],
+)
 def test_static_fallback_values(value, formats):
     assert fallback_formats(value) == formats
     LivePlot(static_fallback=value)
@@ -129,9 +135,20 @@ def test_the_update_waits_for_the_cell_so_later_marks_are_in_it(published, monke
     feed(plot, end=False)
     plot.end_fit("stopped", STOP_PATIENCE)
     # EarlyStopping's on_train_end (after the plot's) restores the best weights:
-    plot.set_stopping(StoppingSnapshot(monitor="val_loss", mode="min", patience=4, wait=4,
-                                       best=0.3, best_epoch=7, last_epoch=12, stopped_epoch=12,
-                                       stop_reason=STOP_PATIENCE, restored_epoch=7))
+    plot.set_stopping(
+        StoppingSnapshot(
+            monitor="val_loss",
+            mode="min",
+            patience=4,
+            wait=4,
+            best=0.3,
+            best_epoch=7,
+            last_epoch=12,
+            stopped_epoch=12,
+            stop_reason=STOP_PATIENCE,
+            restored_epoch=7,
+        )
+    )
     assert published.updates == []
     shell.events.trigger("post_run_cell", None)
     ((data, _),) = published.updates
@@ -167,14 +184,17 @@ def test_without_chromium_the_copy_is_html_only_with_one_warning(published, monk
         warnings.simplefilter("error")
         feed(second)
     assert [set(d) - {"text/plain", WIDGET_VIEW_MIMETYPE} for d, _ in published.updates] == [
-        {"text/html"}, {"text/html"}]
+        {"text/html"},
+        {"text/html"},
+    ]
 
 
 # -- notebooks saved without widget state, converted and opened in Chromium -----------
 
 #: A last cell for the executed copy: the final figure, as the kernel has it.
-FINAL_FIGURE_CELL = ("import json\n"
-                     "json.dump(json.loads(plot.to_figure().to_json()), open('final-figure.json', 'w'))")
+FINAL_FIGURE_CELL = (
+    "import json\njson.dump(json.loads(plot.to_figure().to_json()), open('final-figure.json', 'w'))"
+)
 
 CONTAINER_CELLS = [
     """import ipywidgets
@@ -198,27 +218,36 @@ plot.set_stopping(StoppingSnapshot(monitor="val_loss", mode="min", patience=4, w
 
 
 def _widget_output(nb) -> dict:
-    (output,) = [o for c in nb.cells for o in c.get("outputs", [])
-                 if WIDGET_VIEW_MIMETYPE in o.get("data", {})]
+    (output,) = [
+        o for c in nb.cells for o in c.get("outputs", []) if WIDGET_VIEW_MIMETYPE in o.get("data", {})
+    ]
     return output
 
 
-def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str,
-                               interactive: bool = True) -> dict:
+def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str, interactive: bool = True) -> dict:
     """Runs ``nb`` in a kernel, saves it without widget state (as JupyterLab does by
     default), converts it with nbconvert's lab and classic templates, opens the pages in
     Chromium and checks that each shows the kernel's final figure: drawn by plotly.js
     from the HTML copy (``interactive``), else the PNG copy. Returns sizes."""
-    import nbformat
     import nbclient
+    import nbformat
     from playwright.sync_api import sync_playwright
 
     nb.cells.append(nbformat.v4.new_code_cell(FINAL_FIGURE_CELL))
-    for name, value in {"PYTHONPATH": str(REPO), "TF_ENABLE_ONEDNN_OPTS": "0",
-                        "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_HOME": str(tmp_path / "keras")}.items():
+    for name, value in {
+        "PYTHONPATH": str(REPO),
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "KERAS_HOME": str(tmp_path / "keras"),
+    }.items():
         monkeypatch.setenv(name, value)
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     saved = tmp_path / f"{label}.ipynb"
     nbformat.write(nb, saved)
     assert "widgets" not in nb.metadata
@@ -237,16 +266,34 @@ def _execute_save_convert_open(nb, tmp_path: Path, monkeypatch, label: str,
     for mimetype in ("text/html", "image/png"):
         _widget_output(lean)["data"].pop(mimetype, None)
     nbformat.write(lean, tmp_path / "lean.ipynb")
-    sizes = {"with_static_fallback": saved.stat().st_size,
-             "without_static_fallback": (tmp_path / "lean.ipynb").stat().st_size,
-             "text_html": len(output["data"].get("text/html", "")),
-             "image_png_base64": len(output["data"]["image/png"])}
+    sizes = {
+        "with_static_fallback": saved.stat().st_size,
+        "without_static_fallback": (tmp_path / "lean.ipynb").stat().st_size,
+        "text_html": len(output["data"].get("text/html", "")),
+        "image_png_base64": len(output["data"]["image/png"]),
+    }
 
     pages = {}
     for template in ("lab", "classic"):
-        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html",
-                        "--template", template, "--output", f"{label}-{template}", str(saved)],
-                       check=True, capture_output=True, cwd=tmp_path, timeout=300)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "html",
+                "--template",
+                template,
+                "--output",
+                f"{label}-{template}",
+                str(saved),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
         page = tmp_path / f"{label}-{template}.html"
         html = page.read_text(encoding="utf-8")
         if interactive:
@@ -315,7 +362,13 @@ def test_quickstart_saved_without_widget_state_shows_the_final_plot(tmp_path, mo
 
 @pytest.mark.parametrize(
     ("formats", "displayed", "warmed"),
-    [("png", True, True), (True, True, True), ("png", False, False), ("html", True, False), (False, True, False)],
+    [
+        ("png", True, True),
+        (True, True, True),
+        ("png", False, False),
+        ("html", True, False),
+        (False, True, False),
+    ],
 )
 def test_a_fit_start_warms_the_image_browser_up_only_for_a_displayed_png(
     monkeypatch: pytest.MonkeyPatch, formats: object, displayed: bool, warmed: bool

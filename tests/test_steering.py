@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import pytest
 
-from widget_callbacks.kernel import events as _events
-from widget_callbacks.core.outcome import STOP_FAILED, STOP_INTERRUPTED
 from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.core.outcome import STOP_FAILED, STOP_INTERRUPTED
+from widget_callbacks.kernel import events as _events
 from widget_callbacks.kernel.events import (
     EventDelivery,
     EventSupport,

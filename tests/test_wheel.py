@@ -17,9 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
-         "-w", str(out), "-q"],
-        check=True, capture_output=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            "-q",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     (built,) = out.glob("widget_callbacks-*.whl")
     return built
@@ -49,7 +61,8 @@ def test_wheel_imports_and_renders_from_its_own_files(wheel: Path, tmp_path: Pat
         "print('ok', len(plot._esm))"
     ) % (tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("ok")

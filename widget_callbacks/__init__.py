@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from .export.files import save, save_history, to_figure
 from .export.images import ChromiumNotFoundError
 from .kernel.steering import fit_async
+from .widgets.controls import ControlPanel
 from .widgets.live_plot import LivePlot, from_history
 
 if TYPE_CHECKING:
     from .adapters.checkpoint import CheckpointWatcher
     from .adapters.early_stopping import EarlyStoppingController
     from .widgets.callback import LivePlotCallback
-    from .widgets.controls import ControlPanel
     from .widgets.dashboard import TrainingDashboard
 
 __version__ = "0.1.0"
@@ -41,7 +41,6 @@ __all__ = [
 # Names whose modules import Keras (or a Keras-bound module): loaded on first use.
 _LAZY = {
     "CheckpointWatcher": "adapters.checkpoint",
-    "ControlPanel": "widgets.controls",
     "EarlyStoppingController": "adapters.early_stopping",
     "LivePlotCallback": "widgets.callback",
     "TrainingDashboard": "widgets.dashboard",

@@ -18,9 +18,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from . import _report  # noqa: E402
-from ._kernel import REPO_ROOT  # noqa: E402
-from ._report import Row, Section  # noqa: E402
+from . import _report
+from ._kernel import REPO_ROOT
+from ._report import Row, Section
 
 ALL = ("training", "messages", "frontend", "stop", "bundle")
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         try:
             r, s = fn()
-        except Exception as error:  # noqa: BLE001 - one failing benchmark must not hide the others
+        except Exception as error:
             detail = traceback.format_exc()
             log(detail)
             r = [

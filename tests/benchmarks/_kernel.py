@@ -162,7 +162,7 @@ class Kernel:
         finally:
             try:
                 self.km.shutdown_kernel(now=False)
-            except Exception:  # noqa: BLE001 - still clean up
+            except Exception:
                 self.km.shutdown_kernel(now=True)
             self._reader.join(timeout=5)
             self._sock.close(linger=0)

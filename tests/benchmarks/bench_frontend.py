@@ -252,7 +252,7 @@ def build_files(folder: Path, epochs: int, batch_points: int, updates: int) -> d
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # noqa: D401 - silence
+    def log_message(self, *args: object) -> None:
         pass
 
 

@@ -335,7 +335,9 @@ def hook_rows(runs: list[Run], names: list[str]) -> list[Row]:
         labels = [*classes, "all"] if len(classes) > 1 else classes
         for label in labels:
             shares = [100.0 * _hook_total(x, None if label == "all" else label) / x.fit_s for x in mine]
-            rows.append(Row("training: time in hooks (% of fit)", f"{VARIANTS[name][0]}: {label}", shares, "%"))
+            rows.append(
+                Row("training: time in hooks (% of fit)", f"{VARIANTS[name][0]}: {label}", shares, "%")
+            )
         medians[name] = statistics.median(100.0 * _hook_total(x) / x.fit_s for x in mine)
         if name.startswith(OURS):
             shares = [100.0 * (_hook_total(x) - x.hook_s.get("ModelCheckpoint", 0.0)) / x.fit_s for x in mine]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -70,7 +70,7 @@ def _screenshot_if_failed(pg, request) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
         pg.screenshot(path=str(ARTIFACTS / f"{_slug(request.node.name)}-failed.png"), full_page=True)
-    except Exception:  # noqa: BLE001 - never hide the test's own failure
+    except Exception:
         pass
 
 

@@ -36,9 +36,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts" / "browser"
@@ -65,7 +66,7 @@ UI_TIMEOUT = 30.0
 #: ``_reports/<name>.json`` (atomically: temp file + ``os.replace``) in the
 #: kernel's working directory, which is the notebook's folder. ``data`` gets
 #: ``time`` (``time.time()``) and ``thread`` (the handler's thread name) added.
-REPORT_CELL = '''\
+REPORT_CELL = """\
 import json as _json, os as _os, threading as _threading, time as _time
 
 def _report(_name, **data):
@@ -76,7 +77,7 @@ def _report(_name, **data):
     with open(_tmp, "w") as _f:
         _json.dump(data, _f)
     _os.replace(_tmp, _os.path.join("_reports", f"{_name}.json"))
-'''
+"""
 
 
 class HarnessTimeout(AssertionError):
@@ -127,7 +128,7 @@ def wait_for_report(
     timeout: float = UI_TIMEOUT,
     *,
     until: Callable[[dict[str, Any]], bool] | None = None,
-    page: "NotebookPage | None" = None,
+    page: NotebookPage | None = None,
     abort_on_error: bool = False,
 ) -> dict[str, Any]:
     """Poll for ``folder/_reports/NAME.json`` written by ``_report`` in the kernel.
@@ -223,9 +224,7 @@ class JupyterServer:
             MPLCONFIGDIR=str(home / ".config/matplotlib"),
             TF_ENABLE_ONEDNN_OPTS="0",
             TF_CPP_MIN_LOG_LEVEL="2",
-            PYTHONPATH=os.pathsep.join(
-                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
-            ),
+            PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
         )
         env.pop("JUPYTER_PATH", None)
         env.pop("JUPYTERLAB_SETTINGS_DIR", None)
@@ -245,19 +244,27 @@ class JupyterServer:
         ]
         if self.kind == "lab":
             return [
-                sys.executable, "-m", "jupyter", "lab", *common,
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                *common,
                 "--LabApp.expose_app_in_browser=True",
                 "--LabApp.news_url=None",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             ]
         if self.kind == "notebook":
             return [
-                sys.executable, "-m", "jupyter", "notebook", *common,
+                sys.executable,
+                "-m",
+                "jupyter",
+                "notebook",
+                *common,
                 "--JupyterNotebookApp.expose_app_in_browser=True",
             ]
         raise ValueError(f"kind must be 'lab' or 'notebook'. Received: kind={self.kind!r}")
 
-    def start(self, timeout: float = SERVER_TIMEOUT) -> "JupyterServer":
+    def start(self, timeout: float = SERVER_TIMEOUT) -> JupyterServer:
         for sub in ("home", "root"):
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
         # No "get notified about Jupyter news?" toast over the outputs; nothing else
@@ -274,8 +281,12 @@ class JupyterServer:
             self.port = free_port()
             log = open(self.log_path, "w")
             self.proc = subprocess.Popen(
-                self.command(), env=self.env(), cwd=self.root_dir,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                self.command(),
+                env=self.env(),
+                cwd=self.root_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
             log.close()
             deadline = time.monotonic() + timeout
@@ -349,7 +360,7 @@ class JupyterServer:
             return
         try:
             self.shutdown_kernels()
-        except Exception as exc:  # noqa: BLE001 - still stop the server
+        except Exception as exc:
             print(f"warning: shutting kernels down failed: {exc!r}", file=sys.stderr)
         self._kill()
 
@@ -372,7 +383,9 @@ class JupyterServer:
         kernelspec this server has, so no kernel-selection dialog appears)."""
         nb = read_notebook(src)
         nb.setdefault("metadata", {})["kernelspec"] = {
-            "name": kernel, "display_name": "Python 3 (ipykernel)", "language": "python",
+            "name": kernel,
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
         }
         dest = self.root_dir / (name or Path(src).name)
         dest.write_text(json.dumps(nb, indent=1))
@@ -420,7 +433,10 @@ class NotebookPage:
         self.test_name = _slug(test_name)
         self.console: list[str] = []
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e.message} | {(e.stack or '').splitlines()[1:4]}"))
+        page.on(
+            "pageerror",
+            lambda e: self.console.append(f"pageerror: {e.message} | {(e.stack or '').splitlines()[1:4]}"),
+        )
 
     @property
     def folder(self) -> Path:
@@ -439,7 +455,7 @@ class NotebookPage:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             (locator or self.page).screenshot(path=str(dest))
-        except Exception:  # noqa: BLE001 - a failing screenshot must not hide the real error
+        except Exception:
             return None
         return dest
 
@@ -458,7 +474,9 @@ class NotebookPage:
         arg.setdefault("path", self.name)
         return self.page.evaluate(f"async {_js(body)}", arg)
 
-    def wait_js(self, body: str, what: str, timeout: float = UI_TIMEOUT, probe: str | None = None, **arg: Any) -> Any:
+    def wait_js(
+        self, body: str, what: str, timeout: float = UI_TIMEOUT, probe: str | None = None, **arg: Any
+    ) -> Any:
         """Wait until the JS ``body`` returns a truthy value; return that value.
 
         ``probe`` is JS returning a description of the current state, put in the
@@ -478,13 +496,13 @@ class NotebookPage:
         return handle.json_value()
 
     # -- opening, kernel
-    def open(self, timeout: float = UI_TIMEOUT) -> "NotebookPage":
+    def open(self, timeout: float = UI_TIMEOUT) -> NotebookPage:
         """Go to the notebook's URL and wait until its panel is the current widget."""
         self.page.goto(self.server.notebook_url(self.name), timeout=timeout * 1000)
         self._wait_panel(timeout)
         return self
 
-    def reload(self, timeout: float = UI_TIMEOUT) -> "NotebookPage":
+    def reload(self, timeout: float = UI_TIMEOUT) -> NotebookPage:
         """Reload the page (same URL) and wait for the notebook's panel again. The
         server keeps the session, so the page reconnects to the same kernel."""
         self.page.reload(timeout=timeout * 1000)
@@ -567,7 +585,9 @@ class NotebookPage:
                if (!app.commands.hasCommand(arg.id)) throw new Error('no command ' + arg.id);
                const r = app.commands.execute(arg.id, arg.args || {});
                if (arg.wait) await r;""",
-            id=command_id, args=args or {}, wait=wait,
+            id=command_id,
+            args=args or {},
+            wait=wait,
         )
 
     def run_all(self) -> None:
@@ -617,7 +637,9 @@ class NotebookPage:
         none is queued or running (``[*]``), and the indicator shows idle. Safe to
         call right after :meth:`run_all`, before the kernel turned busy."""
         self.wait_js(
-            self._status_js + self._cells_js + """
+            self._status_js
+            + self._cells_js
+            + """
                const cells = __cells();
                return __status() === 'idle' && cells.length > 0
                       && cells.every(c => c.count !== null && !c.pending);""",
@@ -718,7 +740,9 @@ class NotebookPage:
             probe="""const p = __panel(arg.path); const c = p && p.content.widgets[arg.index];
                      const o = c && c.node.querySelector('.jp-OutputArea');
                      return o ? o.innerText.slice(-300) : 'no output area';""",
-            index=index, sel=selector, count=count,
+            index=index,
+            sel=selector,
+            count=count,
         )
         loc = self.cell(index).locator(selector).first
         loc.scroll_into_view_if_needed()
@@ -728,7 +752,8 @@ class NotebookPage:
         return self.evaluate(
             """const p = __panel(arg.path); const c = p && p.content.widgets[arg.index];
                return c ? c.node.querySelectorAll(arg.sel).length : 0;""",
-            index=index, sel=selector,
+            index=index,
+            sel=selector,
         )
 
     # -- widgets
@@ -739,7 +764,9 @@ class NotebookPage:
         button.scroll_into_view_if_needed(timeout=timeout * 1000)
         button.click(timeout=timeout * 1000)
 
-    def set_slider(self, index: int, value: int, method: str = "readout", nth: int = 0, timeout: float = UI_TIMEOUT) -> None:
+    def set_slider(
+        self, index: int, value: int, method: str = "readout", nth: int = 0, timeout: float = UI_TIMEOUT
+    ) -> None:
         """Set the ``nth`` ipywidgets IntSlider in cell ``index`` to ``value``.
 
         ``method="readout"`` types into the editable readout and presses Enter;
@@ -787,7 +814,7 @@ def wait_until(
     while True:
         try:
             last = predicate()
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
+        except Exception as exc:
             last = exc
         else:
             if last:

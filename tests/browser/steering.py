@@ -172,9 +172,17 @@ def report_fit(name, dashboard, model, history, probe, returned):
 '''
 
 
-def stop_cells(name: str, *, mode: str = "sync", epochs: int = 200, patience: int | None = None,
-               learning_rate: str = "1e-2", data: str = "x, y",
-               hold_epoch: int | None = None, hold_batch: tuple[int, int] | None = None) -> list[str]:
+def stop_cells(
+    name: str,
+    *,
+    mode: str = "sync",
+    epochs: int = 200,
+    patience: int | None = None,
+    learning_rate: str = "1e-2",
+    data: str = "x, y",
+    hold_epoch: int | None = None,
+    hold_batch: tuple[int, int] | None = None,
+) -> list[str]:
     """The three cells of a scenario ``name`` (a Python identifier): the dashboard
     displayed, the fit (``mode="sync"``: plain ``model.fit``; ``"async"``: ``await
     dashboard.fit_async``), then ``report_fit``. ``patience`` defaults to ``epochs``
@@ -183,7 +191,7 @@ def stop_cells(name: str, *, mode: str = "sync", epochs: int = 200, patience: in
         raise ValueError(f"mode must be 'sync' or 'async'. Received: mode={mode!r}")
     patience = epochs if patience is None else patience
     display = (
-        f"{name} = TrainingDashboard(monitor=\"val_loss\", patience={patience}, restore_best_weights=True)\n"
+        f'{name} = TrainingDashboard(monitor="val_loss", patience={patience}, restore_best_weights=True)\n'
         f"{name}_model = make_model(learning_rate={learning_rate})\n"
         f"{name}_probe = Probe({name!r}, hold_epoch={hold_epoch!r}, hold_batch={hold_batch!r})\n"
         f"watch({name}, {name!r})\n"
@@ -241,7 +249,8 @@ def run_cells(nb: NotebookPage, first: int, last: int) -> None:
            n.deselectAll();
            n.activeCellIndex = arg.first;
            n.extendContiguousSelectionTo(arg.last);""",
-        first=first, last=last,
+        first=first,
+        last=last,
     )
     nb.command("notebook:run-cell", wait=False)
 
@@ -285,7 +294,9 @@ def wait_report(
                     + f"; screenshot: {shot}"
                 )
         if now > deadline:
-            raise nb.fail(f"kernel report {name!r}" + (" to satisfy the predicate" if until else ""), timeout, last)
+            raise nb.fail(
+                f"kernel report {name!r}" + (" to satisfy the predicate" if until else ""), timeout, last
+            )
         time.sleep(0.05)
 
 
@@ -388,20 +399,25 @@ def wait_plot(
             last = plot_state(nb, cell)
             if last.get("plot") and predicate(last):
                 return last
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
+        except Exception as exc:
             last = exc
         if time.monotonic() > deadline:
             brief = last
             if isinstance(last, dict):
-                brief = {k: last.get(k) for k in ("status", "progress", "shapes", "annotations", "buttons", "slider")}
+                brief = {
+                    k: last.get(k)
+                    for k in ("status", "progress", "shapes", "annotations", "buttons", "slider")
+                }
             raise nb.fail(what, timeout, brief)
         time.sleep(0.1)
 
 
 def metric_points(state: dict[str, Any], name: str = "loss") -> int:
     """Rendered points of the epoch trace ``name``."""
-    return max((t["points"] for t in state.get("rendered", []) if t["role"] == "metric" and t["name"] == name),
-               default=0)
+    return max(
+        (t["points"] for t in state.get("rendered", []) if t["role"] == "metric" and t["name"] == name),
+        default=0,
+    )
 
 
 def band(state: dict[str, Any], best_epoch: int) -> dict[str, Any] | None:
@@ -507,7 +523,9 @@ def measure_stop_latency(
     after = returned or (lambda r, t=clicked: r.get("time", 0) >= t)
     report = wait_report(nb, returned_report, cells=cells, until=after, timeout=stop_timeout)
     clicked_ms = nb.page.evaluate("() => window.__wcClick")
-    result = StopLatency(clicked, None if clicked_ms is None else clicked_ms / 1000.0, report[returned_key], report)
+    result = StopLatency(
+        clicked, None if clicked_ms is None else clicked_ms / 1000.0, report[returned_key], report
+    )
     if label is not None:
         log_latency(label, result)
     return result
@@ -518,10 +536,19 @@ def log_latency(label: str, m: StopLatency, **extra: Any) -> None:
     batch = m.report.get("batch_s")
     per_batch = "n/a" if batch is None else f"{1000 * batch:.1f} ms"
     source = "page click event" if m.clicked_page is not None else "test clock (no page event)"
-    print(f"stop latency [{label}]: click -> fit returned {m.latency:.3f} s ({source}; "
-          f"from Playwright's click() call {m.call_latency:.3f} s; median batch {per_batch})")
-    entry = {"label": label, "latency_s": round(m.latency, 4), "call_latency_s": round(m.call_latency, 4),
-             "page_event": m.clicked_page is not None, "batch_s": batch, "time": time.time(), **extra}
+    print(
+        f"stop latency [{label}]: click -> fit returned {m.latency:.3f} s ({source}; "
+        f"from Playwright's click() call {m.call_latency:.3f} s; median batch {per_batch})"
+    )
+    entry = {
+        "label": label,
+        "latency_s": round(m.latency, 4),
+        "call_latency_s": round(m.call_latency, 4),
+        "page_event": m.clicked_page is not None,
+        "batch_s": batch,
+        "time": time.time(),
+        **extra,
+    }
     LATENCY_LOG.parent.mkdir(parents=True, exist_ok=True)
     with open(LATENCY_LOG, "a") as f:
         f.write(json.dumps(entry) + "\n")
@@ -530,4 +557,3 @@ def log_latency(label: str, m: StopLatency, **extra: Any) -> None:
 def annotation_lines(state: dict[str, Any]) -> list[str]:
     """Every line of every annotation, from ``gd.layout`` (``<br>`` split)."""
     return [line for text in state.get("annotations", []) for line in re.split(r"<br\s*/?>", text)]
-

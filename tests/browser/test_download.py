@@ -20,10 +20,13 @@ pytestmark = pytest.mark.browser
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-SETUP = REPORT_CELL + """
+SETUP = (
+    REPORT_CELL
+    + """
 from widget_callbacks import LivePlot
 from widget_callbacks.core.records import CheckpointRecord, StoppingSnapshot
 """
+)
 
 PLOT = "plot = LivePlot(static_fallback={fallback!r})\nplot"
 

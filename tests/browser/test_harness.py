@@ -10,12 +10,15 @@ from .jupyter import REPORT_CELL, NotebookPage, read_notebook, wait_for_report
 
 pytestmark = pytest.mark.browser
 
-SETUP = REPORT_CELL + '''
+SETUP = (
+    REPORT_CELL
+    + """
 import ipywidgets as widgets
 print("hello from the kernel", 6 * 7)
-'''
+"""
+)
 
-BUTTON = '''
+BUTTON = """
 clicks = 0
 button = widgets.Button(description="Write file")
 def on_click(_):
@@ -24,13 +27,13 @@ def on_click(_):
     _report("clicked", clicks=clicks)
 button.on_click(on_click)
 button
-'''
+"""
 
-SLIDER = '''
+SLIDER = """
 slider = widgets.IntSlider(value=1, min=0, max=10, description="n")
 slider.observe(lambda change: _report("slider", value=change["new"]), "value")
 slider
-'''
+"""
 
 ANYWIDGET = '''
 import anywidget, traitlets
@@ -55,24 +58,24 @@ hello
 '''
 
 # Busy until the test writes release.flag (no fixed sleep): the test clicks meanwhile.
-BUSY = '''
+BUSY = """
 import os, time
 _report("busy_started")
 while not os.path.exists("release.flag"):
     time.sleep(0.02)
 _report("busy_ended")
 print("busy cell done")
-'''
+"""
 
 # Runs its endless loop only once the test wrote loop.flag, so run-all passes it.
-LOOP = '''
+LOOP = """
 if os.path.exists("loop.flag"):
     _report("loop_started")
     while True:
         time.sleep(0.02)
 else:
     print("loop skipped")
-'''
+"""
 
 CELLS = [SETUP, BUTTON, SLIDER, ANYWIDGET, BUSY, LOOP]
 C_SETUP, C_BUTTON, C_SLIDER, C_ANY, C_BUSY, C_LOOP = range(len(CELLS))

@@ -78,11 +78,11 @@ def written():
     return sorted(int(re.search(r"best-(\\d+)\\.keras$", p).group(1)) for p in glob.glob("ckpt/best-*.keras"))
 '''
 
-DASHBOARD = f'''\
+DASHBOARD = f"""\
 dashboard = TrainingDashboard(monitor="val_loss", patience={PATIENCE}, restore_best_weights=True,
                               checkpoint=checkpoint)
 dashboard
-'''
+"""
 
 GATE = f'''\
 class Gate(keras.callbacks.Callback):
@@ -100,19 +100,19 @@ class Gate(keras.callbacks.Callback):
                 time.sleep(0.02)
 '''
 
-FIT = f'''\
+FIT = f"""\
 history = model.fit(x, y, batch_size=8, epochs={EPOCHS}, validation_split=0.25, verbose=0,
                     callbacks=dashboard.callbacks + [Gate()])
-'''
+"""
 
-REPORT = '''\
+REPORT = """\
 from widget_callbacks import CheckpointWatcher
 _snapshot = dashboard.controller.snapshot()
 _report("done", epochs=len(history.history["loss"]), written=written(),
         best_epoch=_snapshot.best_epoch, stopped_epoch=_snapshot.stopped_epoch,
         restored_epoch=_snapshot.restored_epoch, stop_reason=_snapshot.stop_reason,
         watcher=[r.epoch for r in CheckpointWatcher.for_checkpoint(checkpoint).records])
-'''
+"""
 
 CELLS = [REPORT_CELL, SETUP, DASHBOARD, GATE, FIT, REPORT]
 C_DASHBOARD, C_REPORT = 2, 5
@@ -131,11 +131,11 @@ def below_paths(state: dict[str, Any]) -> int:
 
 @dataclass
 class MarksRun:
-    held: dict[str, Any] = field(default_factory=dict)   # kernel report at the hold
-    mid: dict[str, Any] = field(default_factory=dict)    # plot state while held
-    done: dict[str, Any] = field(default_factory=dict)   # kernel report after fit
+    held: dict[str, Any] = field(default_factory=dict)  # kernel report at the hold
+    mid: dict[str, Any] = field(default_factory=dict)  # plot state while held
+    done: dict[str, Any] = field(default_factory=dict)  # kernel report after fit
     final: dict[str, Any] = field(default_factory=dict)  # plot state after the run
-    errors: list[str] = field(default_factory=list)      # uncaught page errors
+    errors: list[str] = field(default_factory=list)  # uncaught page errors
 
 
 def _left(n: int) -> str:
@@ -152,8 +152,10 @@ def _marks_ready(state: dict[str, Any], epochs: int, best: int, written: list[in
         metric_points(state, "loss") == epochs
         and b is not None
         and below_paths(state) >= 1
-        and len(stars) == 1 and stars[0]["x"] == [best]
-        and len(checkpoints) == 1 and checkpoints[0]["x"] == written
+        and len(stars) == 1
+        and stars[0]["x"] == [best]
+        and len(checkpoints) == 1
+        and checkpoints[0]["x"] == written
     )
     if left is not None:
         return ok and _left(left) in annotation_lines(state)
@@ -175,7 +177,9 @@ def marks(jupyter_lab, browser) -> MarksRun:
         run.held = wait_report(nb, "held", cells=range(len(CELLS)), timeout=KERNEL_TIMEOUT)
         best, written, left = run.held["best_epoch"], run.held["written"], run.held["epochs_left"]
         run.mid = wait_plot(
-            nb, C_DASHBOARD, lambda s: _marks_ready(s, HOLD, best, written, left),
+            nb,
+            C_DASHBOARD,
+            lambda s: _marks_ready(s, HOLD, best, written, left),
             f"{HOLD} epochs, band from epoch {best}, best star at {best}, checkpoints at {written} "
             f"and {_left(left)!r} while fit is held",
         )
@@ -184,7 +188,9 @@ def marks(jupyter_lab, browser) -> MarksRun:
         run.done = wait_report(nb, "done", cells=range(len(CELLS)), timeout=KERNEL_TIMEOUT)
         best, written, epochs = run.done["best_epoch"], run.done["written"], run.done["epochs"]
         run.final = wait_plot(
-            nb, C_DASHBOARD, lambda s: _marks_ready(s, epochs, best, written, None),
+            nb,
+            C_DASHBOARD,
+            lambda s: _marks_ready(s, epochs, best, written, None),
             f"{epochs} epochs, band from epoch {best}, best star, checkpoints at {written} "
             "and the restore after the run",
         )

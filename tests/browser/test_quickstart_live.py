@@ -83,7 +83,7 @@ PLOT = ".js-plotly-plot"
 POINTS = ".scatterlayer .trace .points path.point"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-GATE_CELL = f'''\
+GATE_CELL = f"""\
 # Test-only (tests/browser/test_quickstart_live.py): report every epoch and hold
 # fit at the end of epoch {HOLD} until the test writes release.flag.
 class _Gate(keras.callbacks.Callback):
@@ -105,7 +105,7 @@ _unwrapped_fit = model.fit
 def _gated_fit(*args, callbacks=None, **kwargs):
     return _unwrapped_fit(*args, callbacks=[*(callbacks or []), _Gate()], **kwargs)
 model.fit = _gated_fit
-'''
+"""
 
 # JS: what the plot cell shows now. Traces are matched to plotly's data through
 # the d3 binding of each `.trace` group (``__data__[0].trace``).
@@ -162,18 +162,18 @@ class QuickstartRun:
     entries are seconds after the reloaded page reconnected)."""
 
     epochs_planned: int = 0
-    mid: dict[str, Any] = field(default_factory=dict)       # snapshot while held
-    saved_widget_outputs: int = 0                           # widget-view outputs on disk
+    mid: dict[str, Any] = field(default_factory=dict)  # snapshot while held
+    saved_widget_outputs: int = 0  # widget-view outputs on disk
     reload_connected_after_s: float | None = None
     reload_watch: list[dict[str, Any]] = field(default_factory=list)
-    restored_while_busy: dict[str, Any] | None = None       # first snapshot with points
-    reload_kernel_info: dict[str, Any] | None = None        # the page's kernel after the restore
+    restored_while_busy: dict[str, Any] | None = None  # first snapshot with points
+    reload_kernel_info: dict[str, Any] | None = None  # the page's kernel after the restore
     restored_after_release_s: float | None = None
     fit_end_to_restore_s: float | None = None
     epochs_trained: int | None = None
     final: dict[str, Any] = field(default_factory=dict)
     screenshot: Path | None = None
-    errors: list[str] = field(default_factory=list)         # uncaught page errors
+    errors: list[str] = field(default_factory=list)  # uncaught page errors
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -267,8 +267,13 @@ def quickstart(jupyter_lab, browser) -> QuickstartRun:
         # control-channel and subshell replies) can tell that.
         while time.monotonic() - t_connected < RELOAD_WATCH_S:
             s = snapshot()
-            entry = {"t": round(time.monotonic() - t_connected, 2), "indicator": s["status"],
-                     "text": s["text"][:60], "points": s.get("allPoints", 0), "progress": s["progress"]}
+            entry = {
+                "t": round(time.monotonic() - t_connected, 2),
+                "indicator": s["status"],
+                "text": s["text"][:60],
+                "points": s.get("allPoints", 0),
+                "progress": s["progress"],
+            }
             run.reload_watch.append(entry)
             if s.get("allPoints", 0) > 0:
                 run.restored_while_busy = s | {"t": entry["t"]}
@@ -329,7 +334,11 @@ def quickstart(jupyter_lab, browser) -> QuickstartRun:
         run.errors = [line for line in nb.console if line.startswith("pageerror")]
         nb.screenshot("fixture-failed")
         (ARTIFACTS / "quickstart-observations.json").write_text(
-            json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in run.__dict__.items()}, indent=1, default=str)
+            json.dumps(
+                {k: (str(v) if isinstance(v, Path) else v) for k, v in run.__dict__.items()},
+                indent=1,
+                default=str,
+            )
         )
         raise
     finally:

@@ -90,8 +90,14 @@ CELLS = [
     REPORT_CELL,
     SETUP,
     *stop_cells("s1"),
-    *stop_cells("s2", patience=OLD_PATIENCE, learning_rate="0", data="x_small, y_small",
-                hold_epoch=HOLD_EPOCH, hold_batch=HOLD_BATCH),
+    *stop_cells(
+        "s2",
+        patience=OLD_PATIENCE,
+        learning_rate="0",
+        data="x_small, y_small",
+        hold_epoch=HOLD_EPOCH,
+        hold_batch=HOLD_BATCH,
+    ),
     *stop_cells("s3"),
     *stop_cells("s4", mode="async"),
 ]
@@ -140,10 +146,15 @@ def lab_nb(lab_session: NotebookPage, request):
 
 def wait_epochs_done(nb: NotebookPage, sc: Scenario, epochs: int = 3) -> dict[str, Any]:
     """Wait until ``epochs`` epochs ended in the kernel and the plot shows them."""
-    wait_report(nb, f"{sc.name}-epoch", cells=sc.cells, until=lambda r: r["epoch"] >= epochs,
-                timeout=KERNEL_TIMEOUT)
-    return wait_plot(nb, sc.display, lambda s: metric_points(s, "loss") >= epochs,
-                     f"the plot of {sc.name} to show {epochs} epochs of loss")
+    wait_report(
+        nb, f"{sc.name}-epoch", cells=sc.cells, until=lambda r: r["epoch"] >= epochs, timeout=KERNEL_TIMEOUT
+    )
+    return wait_plot(
+        nb,
+        sc.display,
+        lambda s: metric_points(s, "loss") >= epochs,
+        f"the plot of {sc.name} to show {epochs} epochs of loss",
+    )
 
 
 def controls(state: dict[str, Any]) -> dict[str, Any]:
@@ -177,13 +188,19 @@ def check_stopped_by_hand(nb: NotebookPage, sc: Scenario, m: StopLatency) -> dic
     published = wait_report(nb, f"{sc.name}-published", cells=sc.cells)
     t0 = m.click_time
     # fit_async puts the given callbacks (the probe) before the dashboard's.
-    order = "probe before the dashboard's callbacks" if sc.name == S4.name else "probe after the dashboard's callbacks"
-    steps = (f"click event -> kernel handled it {click['time'] - t0:.3f} s (thread {click['thread']}), "
-             f"-> the stop decided and drawn (controller listeners done) "
-             f"{published['time'] - t0:.3f} s, -> probe's on_epoch_end {r['last_epoch_ended'] - t0:.3f} s, "
-             f"-> probe's on_train_end {r['train_ended'] - t0:.3f} s ({order}), "
-             f"-> fit returned {m.returned - t0:.3f} s; "
-             f"Playwright's click() call began {t0 - m.clicked:.3f} s before the event")
+    order = (
+        "probe before the dashboard's callbacks"
+        if sc.name == S4.name
+        else "probe after the dashboard's callbacks"
+    )
+    steps = (
+        f"click event -> kernel handled it {click['time'] - t0:.3f} s (thread {click['thread']}), "
+        f"-> the stop decided and drawn (controller listeners done) "
+        f"{published['time'] - t0:.3f} s, -> probe's on_epoch_end {r['last_epoch_ended'] - t0:.3f} s, "
+        f"-> probe's on_train_end {r['train_ended'] - t0:.3f} s ({order}), "
+        f"-> fit returned {m.returned - t0:.3f} s; "
+        f"Playwright's click() call began {t0 - m.clicked:.3f} s before the event"
+    )
     print(f"  {sc.name}: {steps}")
     assert m.clicked_page is not None, "the page saw no click event"
     budget = r["batch_s"] + STOP_SLACK_S
@@ -206,7 +223,8 @@ def check_stopped_by_hand(nb: NotebookPage, sc: Scenario, m: StopLatency) -> dic
     expected = f"stopped by hand at epoch {k}, batch {j}"
     restored = f"weights restored from epoch {best}"
     state = wait_plot(
-        nb, sc.display,
+        nb,
+        sc.display,
         lambda s: {expected, restored} <= set(annotation_lines(s)) and controls(s) == ALL_DISABLED,
         f"the plot to say {expected!r} and {restored!r}, and the controls to be disabled",
     )
@@ -225,8 +243,9 @@ def test_stop_button_ends_plain_fit_within_a_batch(lab_nb):
     run_cells(nb, sc.display, sc.report)
     wait_epochs_done(nb, sc)
     assert nb.execution_status() == "busy"
-    m = measure_stop_latency(nb, button_cell=sc.display, returned_report=sc.name, cells=sc.cells,
-                             label="JupyterLab, model.fit")
+    m = measure_stop_latency(
+        nb, button_cell=sc.display, returned_report=sc.name, cells=sc.cells, label="JupyterLab, model.fit"
+    )
     check_stopped_by_hand(nb, sc, m)
 
 
@@ -237,13 +256,13 @@ def test_stop_button_ends_plain_fit_within_a_batch(lab_nb):
 class PlateauRun:
     """What the ``plateau`` fixture saw (plot states from :func:`plot_state`)."""
 
-    before: dict[str, Any] = field(default_factory=dict)   # held at the end of epoch HOLD_EPOCH
+    before: dict[str, Any] = field(default_factory=dict)  # held at the end of epoch HOLD_EPOCH
     patience: dict[str, Any] = field(default_factory=dict)  # kernel report of the new value
-    moved_at: float = 0.0                                   # time.time() once the readout showed it
-    held: dict[str, Any] = field(default_factory=dict)      # held after HOLD_BATCH
-    during: dict[str, Any] | None = None                    # band redrawn while held (None: not)
+    moved_at: float = 0.0  # time.time() once the readout showed it
+    held: dict[str, Any] = field(default_factory=dict)  # held after HOLD_BATCH
+    during: dict[str, Any] | None = None  # band redrawn while held (None: not)
     during_last: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)    # after fit returned
+    report: dict[str, Any] = field(default_factory=dict)  # after fit returned
     after: dict[str, Any] = field(default_factory=dict)
 
 
@@ -261,30 +280,39 @@ def plateau(lab_session: NotebookPage) -> PlateauRun:
         run_cells(nb, sc.display, sc.report)
         wait_report(nb, f"{sc.name}-held-epoch", cells=sc.cells, timeout=KERNEL_TIMEOUT)
         run.before = wait_plot(
-            nb, sc.display,
+            nb,
+            sc.display,
             lambda s: metric_points(s) >= HOLD_EPOCH and _band_width(s) == OLD_PATIENCE,
             f"the plot to show {HOLD_EPOCH} epochs and a band of width {OLD_PATIENCE} from epoch 1",
         )
         assert controls(run.before) == {"stop": False, "pause": False, "patience": False}, run.before
         nb.set_slider(sc.display, NEW_PATIENCE)
         run.moved_at = time.time()
-        run.patience = wait_report(nb, f"{sc.name}-patience", cells=sc.cells,
-                                   until=lambda r: r["value"] == NEW_PATIENCE)
+        run.patience = wait_report(
+            nb, f"{sc.name}-patience", cells=sc.cells, until=lambda r: r["value"] == NEW_PATIENCE
+        )
         release(nb, f"{sc.name}-release-epoch.flag")
         run.held = wait_report(nb, f"{sc.name}-held-batch", cells=sc.cells, timeout=KERNEL_TIMEOUT)
         try:
-            run.during = wait_plot(nb, sc.display, lambda s: _band_width(s) == NEW_PATIENCE,
-                                   f"the band to be redrawn {NEW_PATIENCE} epochs wide while fit runs",
-                                   timeout=BAND_REDRAW_S)
+            run.during = wait_plot(
+                nb,
+                sc.display,
+                lambda s: _band_width(s) == NEW_PATIENCE,
+                f"the band to be redrawn {NEW_PATIENCE} epochs wide while fit runs",
+                timeout=BAND_REDRAW_S,
+            )
         except HarnessTimeout:
             run.during = None
         run.during_last = plot_state(nb, sc.display)
         release(nb, f"{sc.name}-release-batch.flag")
         run.report = wait_report(nb, sc.name, cells=sc.cells, timeout=KERNEL_TIMEOUT)
         run.after = wait_plot(
-            nb, sc.display,
-            lambda s: any("patience exhausted" in line for line in annotation_lines(s))
-            and controls(s) == ALL_DISABLED,
+            nb,
+            sc.display,
+            lambda s: (
+                any("patience exhausted" in line for line in annotation_lines(s))
+                and controls(s) == ALL_DISABLED
+            ),
             "the plot to say 'patience exhausted' and the controls to be disabled",
         )
         return run
@@ -317,7 +345,9 @@ def test_patience_slider_reaches_kernel_and_stops_training(plateau: PlateauRun):
     after = plateau.after
     assert _band_width(after) == NEW_PATIENCE, after["shapes"]
     assert sum(after["shapePaths"].values()) >= len(after["shapes"]), after["shapePaths"]
-    assert f"stopped at epoch {HOLD_EPOCH + 1}: patience exhausted" in annotation_lines(after), after["annotations"]
+    assert f"stopped at epoch {HOLD_EPOCH + 1}: patience exhausted" in annotation_lines(after), after[
+        "annotations"
+    ]
 
 
 def test_patience_band_redraws_while_fit_runs(plateau: PlateauRun):
@@ -357,9 +387,12 @@ def test_interrupt_stops_gracefully_and_restores_best_weights(lab_nb):
         assert not r["restored_equals_last"]
 
     expected, restored = f"stopped at epoch {k}: interrupted", f"weights restored from epoch {best}"
-    wait_plot(nb, sc.display,
-              lambda s: {expected, restored} <= set(annotation_lines(s)) and controls(s) == ALL_DISABLED,
-              f"the plot to say {expected!r} and {restored!r}, and the controls to be disabled")
+    wait_plot(
+        nb,
+        sc.display,
+        lambda s: {expected, restored} <= set(annotation_lines(s)) and controls(s) == ALL_DISABLED,
+        f"the plot to say {expected!r} and {restored!r}, and the controls to be disabled",
+    )
     assert r["disabled"] == ALL_DISABLED
     assert r["status"].startswith(f"interrupted at epoch {k}"), r["status"]
 
@@ -371,8 +404,13 @@ def test_stop_button_ends_awaited_fit_async(lab_nb):
     nb, sc = lab_nb, S4
     run_cells(nb, sc.display, sc.report)
     wait_epochs_done(nb, sc)
-    m = measure_stop_latency(nb, button_cell=sc.display, returned_report=sc.name, cells=sc.cells,
-                             label="JupyterLab, await fit_async")
+    m = measure_stop_latency(
+        nb,
+        button_cell=sc.display,
+        returned_report=sc.name,
+        cells=sc.cells,
+        label="JupyterLab, await fit_async",
+    )
     check_stopped_by_hand(nb, sc, m)
 
 
@@ -388,9 +426,9 @@ def test_stop_button_ends_plain_fit_in_notebook7(jupyter_notebook, notebook7):
         nb.run_all()
         wait_epochs_done(nb, sc)
         assert nb.execution_status() == "busy"
-        m = measure_stop_latency(nb, button_cell=sc.display, returned_report=sc.name, cells=sc.cells,
-                                 label="Notebook 7, model.fit")
+        m = measure_stop_latency(
+            nb, button_cell=sc.display, returned_report=sc.name, cells=sc.cells, label="Notebook 7, model.fit"
+        )
         check_stopped_by_hand(nb, sc, m)
     finally:
         settle(nb)
-

@@ -20,7 +20,7 @@ def comm_base_class() -> type | None:
         from ipykernel.comm.comm import BaseComm
     except ImportError:
         return None
-    return BaseComm  # type: ignore[no-any-return]
+    return BaseComm
 
 
 def reply_routing_patchable(comm_class: type | None) -> bool:

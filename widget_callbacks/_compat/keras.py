@@ -13,7 +13,7 @@ def print_msg() -> Callable[[str], None]:
         from keras.src.utils.io_utils import print_msg as keras_print_msg
     except ImportError:
         return print
-    return keras_print_msg  # type: ignore[no-any-return]
+    return keras_print_msg
 
 
 def compiled_metrics(model: Any) -> Iterator[Any]:

@@ -259,8 +259,9 @@ class CheckpointWatcher:
             except Exception as exc:  # never break the user's checkpoint
                 if not self._warned:
                     self._warned = True
-                    warnings.warn(f"CheckpointWatcher could not record {path!r}: {exc!r}",
-                                  RuntimeWarning, stacklevel=2)
+                    warnings.warn(
+                        f"CheckpointWatcher could not record {path!r}: {exc!r}", RuntimeWarning, stacklevel=2
+                    )
         return result
 
     def _file_path(self, epoch: int, batch: int | None, logs: Mapping[str, Any]) -> str:

@@ -183,7 +183,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             return None
         return ops.less if resolved == "min" else ops.greater
 
-    def _rule_attr(name: str, doc: str, settable: bool = True) -> Any:  # noqa: N805
+    def _rule_attr(name: str, doc: str, settable: bool = True) -> Any:
         def get(self: EarlyStoppingController) -> Any:
             return getattr(self._rule, name)
 
@@ -259,7 +259,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
                 ``STOP_BY_HAND`` (``"stopped by hand"``).
         """
         if not isinstance(reason, str):
-            raise TypeError(f"reason must be a str. Received: reason={reason!r} of type {type(reason).__name__}")
+            raise TypeError(
+                f"reason must be a str. Received: reason={reason!r} of type {type(reason).__name__}"
+            )
         if not reason:
             raise ValueError("reason must be a non-empty str. Received: reason=''")
         if self._running and self._stop_request is None and self._hand_stop is None:
@@ -385,11 +387,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         restored = None
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                _print_msg(
-                    "Restoring model weights from "
-                    "the end of the best epoch: "
-                    f"{self.best_epoch + 1}."
-                )
+                _print_msg(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
             restored = self.best_epoch + 1
         if logs and "loss" in logs and _non_finite(logs["loss"]):

@@ -48,8 +48,7 @@ class CheckpointLog:
         """
         if not isinstance(record, CheckpointRecord):
             raise TypeError(
-                "record must be a CheckpointRecord. "
-                f"Received: {record!r} of type {type(record).__name__}"
+                f"record must be a CheckpointRecord. Received: {record!r} of type {type(record).__name__}"
             )
         if isinstance(record.epoch, bool) or not isinstance(record.epoch, int) or record.epoch < 1:
             raise ValueError(f"record.epoch must be an int >= 1 (1-based). Received: epoch={record.epoch!r}")

@@ -198,8 +198,8 @@ class PlotState:
             for checkpoint in checkpoints:
                 if checkpoint.epoch == epoch and checkpoint.batch is not None:
                     self.add_checkpoint(checkpoint)
-            logs = {name: column[index] for name, column in history.metrics.items()}
-            self.add_epoch(epoch, {k: v for k, v in logs.items() if v is not None})
+            values = {name: column[index] for name, column in history.metrics.items()}
+            self.add_epoch(epoch, {k: v for k, v in values.items() if v is not None})
             for checkpoint in checkpoints:
                 if checkpoint.epoch == epoch and checkpoint.batch is None:
                     self.add_checkpoint(checkpoint)
@@ -292,8 +292,12 @@ class PlotState:
             trace.update(
                 name="checkpoint",
                 mode="markers",
-                marker={"color": CHECKPOINT_COLOR, "symbol": "diamond", "size": 8,
-                        "line": {"color": "white", "width": 1}},
+                marker={
+                    "color": CHECKPOINT_COLOR,
+                    "symbol": "diamond",
+                    "size": 8,
+                    "line": {"color": "white", "width": 1},
+                },
                 hovertemplate="%{text}<extra></extra>",
                 meta={"decimate": False, "role": "checkpoint"},
             )
@@ -301,8 +305,12 @@ class PlotState:
             trace.update(
                 name="NaN/inf",
                 mode="markers",
-                marker={"color": NON_FINITE_COLOR, "symbol": "x-thin-open", "size": 12,
-                        "line": {"width": 2, "color": NON_FINITE_COLOR}},
+                marker={
+                    "color": NON_FINITE_COLOR,
+                    "symbol": "x-thin-open",
+                    "size": 12,
+                    "line": {"width": 2, "color": NON_FINITE_COLOR},
+                },
                 hovertemplate="%{text}<extra></extra>",
                 meta={"decimate": False, "role": "non_finite"},
             )

@@ -100,10 +100,7 @@ class RunHistory:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunHistory:
         if "epoch" not in data:
-            raise ValueError(
-                "A history needs an 'epoch' column. "
-                f"Received columns: {sorted(data)}"
-            )
+            raise ValueError(f"A history needs an 'epoch' column. Received columns: {sorted(data)}")
         history = cls()
         history.epochs = [int(e) for e in data["epoch"]]
         for name, column in data.items():
@@ -112,8 +109,7 @@ class RunHistory:
             values = [from_json_number(v) for v in column]
             if len(values) != len(history.epochs):
                 raise ValueError(
-                    f"Column {name!r} has {len(values)} values for "
-                    f"{len(history.epochs)} epochs."
+                    f"Column {name!r} has {len(values)} values for {len(history.epochs)} epochs."
                 )
             history.metrics[str(name)] = values
         return history

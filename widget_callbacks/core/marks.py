@@ -38,9 +38,7 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def build_layout(
-    panels: list[str], stopping: StoppingSnapshot | None, *, run: int = 0
-) -> dict[str, Any]:
+def build_layout(panels: list[str], stopping: StoppingSnapshot | None, *, run: int = 0) -> dict[str, Any]:
     """A full plotly layout for ``panels`` (metric families) with the marks of ``stopping``."""
     rows, columns = _grid(len(panels))
     hgap, vgap = 0.1, (0.16 / rows if rows > 1 else 0.0)
@@ -93,13 +91,32 @@ def _monitor_panel(panels: list[str], monitor: str) -> int:
 
 
 def _domain_rect(x: str, y: str, x0: float, x1: float, color: str, opacity: float) -> dict[str, Any]:
-    return {"type": "rect", "xref": x, "yref": f"{y} domain", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
-            "fillcolor": color, "opacity": opacity, "line": {"width": 0}, "layer": "below"}
+    return {
+        "type": "rect",
+        "xref": x,
+        "yref": f"{y} domain",
+        "x0": x0,
+        "x1": x1,
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": color,
+        "opacity": opacity,
+        "line": {"width": 0},
+        "layer": "below",
+    }
 
 
 def _domain_vline(x: str, y: str, at: float, color: str, dash: str) -> dict[str, Any]:
-    return {"type": "line", "xref": x, "yref": f"{y} domain", "x0": at, "x1": at, "y0": 0, "y1": 1,
-            "line": {"color": color, "width": 1.5, "dash": dash}}
+    return {
+        "type": "line",
+        "xref": x,
+        "yref": f"{y} domain",
+        "x0": at,
+        "x1": at,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": color, "width": 1.5, "dash": dash},
+    }
 
 
 def _label(
@@ -107,9 +124,18 @@ def _label(
 ) -> dict[str, Any]:
     # plotly widens the x autorange to fit annotations: the stop label is right-anchored
     # at the last epoch so that it does not stretch the axis past the run.
-    return {"xref": x, "yref": f"{y} domain", "x": at, "y": top, "yanchor": "top",
-            "xanchor": anchor, "text": text, "showarrow": False,
-            "font": {"size": 11, "color": color}, "bgcolor": "rgba(255,255,255,0.75)"}
+    return {
+        "xref": x,
+        "yref": f"{y} domain",
+        "x": at,
+        "y": top,
+        "yanchor": "top",
+        "xanchor": anchor,
+        "text": text,
+        "showarrow": False,
+        "font": {"size": 11, "color": color},
+        "bgcolor": "rgba(255,255,255,0.75)",
+    }
 
 
 def _stopping_marks(
@@ -126,27 +152,34 @@ def _stopping_marks(
         shapes.append(_domain_vline(x, y, best, BEST_COLOR, "dot"))
         band_end = best + max(stopping.patience, 1)
         running = stopping.stop_reason is None
-        end = end_epoch(stopping)
-        if not running and end is not None:
-            band_end = max(min(band_end, end), best)  # after the run: no band past its end
+        last = end_epoch(stopping)
+        if not running and last is not None:
+            band_end = max(min(band_end, last), best)  # after the run: no band past its end
         color = PAUSED_COLOR if stopping.paused else BEST_COLOR
         shapes.append(_domain_rect(x, y, best, band_end, color, 0.12 if running else 0.06))
         if running:
             left = stopping.epochs_left
-            words = "auto-stop paused" if stopping.paused else (
-                f"{left} epoch{'s' if left != 1 else ''} left")
+            words = (
+                "auto-stop paused" if stopping.paused else (f"{left} epoch{'s' if left != 1 else ''} left")
+            )
             annotations.append(_label(x, y, (best + band_end) / 2, words, color))
     if stopping.last_value_non_finite and stopping.stop_reason is None:
-        annotations.append(_label(x, y, stopping.last_epoch or 1,
-                                  f"{_text(stopping.monitor)} is NaN/inf: no improvement",
-                                  STOP_COLOR, top=0.9))
+        annotations.append(
+            _label(
+                x,
+                y,
+                stopping.last_epoch or 1,
+                f"{_text(stopping.monitor)} is NaN/inf: no improvement",
+                STOP_COLOR,
+                top=0.9,
+            )
+        )
     at = end_epoch(stopping)
     if stopping.stop_reason is not None and at is not None:
         completed = stopping.stop_reason == STOP_COMPLETED
         color = PAUSED_COLOR if completed else STOP_COLOR
         shapes.append(_domain_vline(x, y, at, color, "solid"))
-        annotations.append(_label(x, y, at, stop_description(stopping), color, top=0.85,
-                                  anchor="right"))
+        annotations.append(_label(x, y, at, stop_description(stopping), color, top=0.85, anchor="right"))
     return shapes, annotations
 
 
@@ -165,25 +198,45 @@ def build_overlays(
     overlays: list[dict[str, Any]] = []
     monitor = _text(stopping.monitor)
     if stopping.best_epoch is not None and stopping.best is not None and math.isfinite(stopping.best):
-        overlays.append({
-            "type": "scatter", "mode": "markers", "name": "best", "showlegend": False,
-            "x": [stopping.best_epoch], "y": [stopping.best], "xaxis": x, "yaxis": y,
-            "text": [f"best {monitor} = {stopping.best:.4g} at epoch {stopping.best_epoch}"],
-            "hovertemplate": "%{text}<extra></extra>",
-            "marker": {"symbol": "star", "size": 15, "color": BEST_COLOR,
-                       "line": {"color": "white", "width": 1}},
-            "meta": {"role": "best"},
-        })
+        overlays.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "best",
+                "showlegend": False,
+                "x": [stopping.best_epoch],
+                "y": [stopping.best],
+                "xaxis": x,
+                "yaxis": y,
+                "text": [f"best {monitor} = {stopping.best:.4g} at epoch {stopping.best_epoch}"],
+                "hovertemplate": "%{text}<extra></extra>",
+                "marker": {
+                    "symbol": "star",
+                    "size": 15,
+                    "color": BEST_COLOR,
+                    "line": {"color": "white", "width": 1},
+                },
+                "meta": {"role": "best"},
+            }
+        )
     end = end_epoch(stopping)
     if stopping.stop_reason is not None and end is not None:
         value = history.value(stopping.monitor, end)
         if value is not None and math.isfinite(value):
-            overlays.append({
-                "type": "scatter", "mode": "markers", "name": "stop", "showlegend": False,
-                "x": [end], "y": [value], "xaxis": x, "yaxis": y,
-                "text": [stop_description(stopping)],
-                "hovertemplate": "%{text}<extra></extra>",
-                "marker": {"symbol": "square-x-open", "size": 13, "color": STOP_COLOR},
-                "meta": {"role": "stop"},
-            })
+            overlays.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": "stop",
+                    "showlegend": False,
+                    "x": [end],
+                    "y": [value],
+                    "xaxis": x,
+                    "yaxis": y,
+                    "text": [stop_description(stopping)],
+                    "hovertemplate": "%{text}<extra></extra>",
+                    "marker": {"symbol": "square-x-open", "size": 13, "color": STOP_COLOR},
+                    "meta": {"role": "stop"},
+                }
+            )
     return overlays

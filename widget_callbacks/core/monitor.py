@@ -45,10 +45,7 @@ def _as_float32(x: float) -> float:
 
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a number. Received: {name}={value!r} "
-            f"of type {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be a number. Received: {name}={value!r} of type {type(value).__name__}")
     return float(value)
 
 
@@ -108,19 +105,12 @@ class MonitorRule:
                 f"Received: monitor={monitor!r} of type {type(monitor).__name__}"
             )
         if mode not in MODES:
-            raise ValueError(
-                f"mode must be one of {MODES}. Received: mode={mode!r}"
-            )
+            raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
         delta = _check_number("min_delta", min_delta)
         if not math.isfinite(delta):
-            raise ValueError(
-                f"min_delta must be a finite number. Received: min_delta={min_delta!r}"
-            )
+            raise ValueError(f"min_delta must be a finite number. Received: min_delta={min_delta!r}")
         if precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {PRECISIONS}. "
-                f"Received: precision={precision!r}"
-            )
+            raise ValueError(f"precision must be one of {PRECISIONS}. Received: precision={precision!r}")
         self._monitor = monitor
         self._mode = mode
         self._min_delta = abs(delta)
@@ -178,9 +168,7 @@ class MonitorRule:
         if self._resolved is not None:
             return self._resolved
         if direction not in (None, "up", "down"):
-            raise ValueError(
-                f"direction must be 'up', 'down' or None. Received: direction={direction!r}"
-            )
+            raise ValueError(f"direction must be 'up', 'down' or None. Received: direction={direction!r}")
         resolved: Mode | None
         if self._mode in ("min", "max"):
             resolved = self._mode  # type: ignore[assignment]
@@ -201,6 +189,7 @@ class MonitorRule:
                 )
         if resolved == "min":
             self._min_delta = -self._min_delta
+        assert resolved is not None  # every branch above set it or raised
         self._resolved = resolved
         return resolved
 

@@ -61,8 +61,7 @@ class RunRecord:
         with state.lock:
             history = RunHistory.from_dict(state.history.to_dict())
             batches = {name: (list(x), list(y)) for name, (x, y) in state.batch_curve_data().items()}
-            return cls(history, batches, state.batches_per_epoch, list(state.checkpoints),
-                       state.stopping)
+            return cls(history, batches, state.batches_per_epoch, list(state.checkpoints), state.stopping)
 
     def batch_points(self) -> dict[tuple[int, int], dict[str, float]]:
         """The batch curves as ``{(epoch, batch): {metric: value}}`` (1-based), for

@@ -129,9 +129,7 @@ class StoppingRule:
         precision: Precision = "float32",
         owner: str = "StoppingRule",
     ) -> None:
-        self.monitor_rule = MonitorRule(
-            monitor, mode, min_delta, precision=precision, owner=owner
-        )
+        self.monitor_rule = MonitorRule(monitor, mode, min_delta, precision=precision, owner=owner)
         if baseline is not None:
             if isinstance(baseline, bool) or not isinstance(baseline, numbers.Real):
                 raise TypeError(
@@ -259,9 +257,7 @@ class StoppingRule:
             if monitor_rule.is_improvement(value, self.best):
                 self.best = value
                 self.best_epoch = epoch
-                reset = self._baseline is None or monitor_rule.is_improvement(
-                    value, self._baseline
-                )
+                reset = self._baseline is None or monitor_rule.is_improvement(value, self._baseline)
                 if reset:
                     self.wait = 0
                 return EpochDecision(

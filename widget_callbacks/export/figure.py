@@ -24,8 +24,7 @@ def plot_state(source: Any) -> PlotState:
     if isinstance(state, PlotState):
         return state
     raise TypeError(
-        "Expected a LivePlot (or its PlotState). "
-        f"Received: {source!r} of type {type(source).__name__}"
+        f"Expected a LivePlot (or its PlotState). Received: {source!r} of type {type(source).__name__}"
     )
 
 

@@ -40,8 +40,17 @@ HISTORY_FORMATS: tuple[str, ...] = ("csv", "json")
 #: Plotly config of exported HTML: like the live view, with plotly's own PNG button.
 HTML_CONFIG: dict[str, Any] = PLOT_CONFIG
 
-__all__ = ["FORMATS", "HISTORY_FORMATS", "ChromiumNotFoundError", "history_dict",
-           "history_frame", "read_history", "save", "save_history", "to_figure"]
+__all__ = [
+    "FORMATS",
+    "HISTORY_FORMATS",
+    "ChromiumNotFoundError",
+    "history_dict",
+    "history_frame",
+    "read_history",
+    "save",
+    "save_history",
+    "to_figure",
+]
 
 
 def to_figure(plot: Plot) -> go.Figure:
@@ -242,8 +251,9 @@ def history_frame(plot: Plot) -> pd.DataFrame:
             "data as a dict of lists."
         ) from err
     data = history_dict(plot)
-    frame = pd.DataFrame({k: [math.nan if v is None else v for v in vs] for k, vs in data.items()},
-                         columns=list(data))
+    frame = pd.DataFrame(
+        {k: [math.nan if v is None else v for v in vs] for k, vs in data.items()}, columns=list(data)
+    )
     return frame.astype({"epoch": "int64"}).set_index("epoch")
 
 

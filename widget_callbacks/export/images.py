@@ -166,9 +166,7 @@ class ImageSession:
                     )
                 if time.monotonic() > deadline:
                     self._late_call = call
-                    raise TimeoutError(
-                        f"kaleido did not return an image within {self.timeout:.0f} s."
-                    )
+                    raise TimeoutError(f"kaleido did not return an image within {self.timeout:.0f} s.")
         if ok:
             return value
         if isinstance(value, ChromeNotFoundError):

@@ -365,11 +365,15 @@ class _Router:
             comm_id = content.get("comm_id")
             target = self._target(comm_id)
             data = content.get("data")
-            wanted = comm_id in self.control_comms or target == CONTROL_TARGET or (
-                msg_type == "comm_msg"
-                and target == WIDGET_TARGET
-                and isinstance(data, dict)
-                and data.get("method") == "request_state"
+            wanted = (
+                comm_id in self.control_comms
+                or target == CONTROL_TARGET
+                or (
+                    msg_type == "comm_msg"
+                    and target == WIDGET_TARGET
+                    and isinstance(data, dict)
+                    and data.get("method") == "request_state"
+                )
             )
         else:
             return False

@@ -16,13 +16,13 @@ import asyncio
 import signal
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from .cells import CellEndHook
 from ..core.outcome import describe_exception
 from ..core.records import StoppingSnapshot
+from .cells import CellEndHook
 from .events import async_fits
 
 __all__ = ["GracefulInterrupt", "Steering", "enable_steering", "fit_async", "graceful_interrupts"]
@@ -286,9 +286,7 @@ async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any
     guard.install()
     async_fits.add(1)
     try:
-        task = asyncio.ensure_future(
-            asyncio.to_thread(model.fit, *args, callbacks=callbacks, **kwargs)
-        )
+        task = asyncio.ensure_future(asyncio.to_thread(model.fit, *args, callbacks=callbacks, **kwargs))
         while not task.done():
             # Wake the main thread now and then: a Python signal handler only runs
             # when the main thread executes bytecode, not while it sleeps in select().

@@ -17,7 +17,8 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import ipywidgets
 
@@ -49,6 +50,7 @@ class SteerableController(InterruptibleController, Protocol):
     def set_patience(self, n: int) -> None: ...
 
     def snapshot(self) -> StoppingSnapshot: ...
+
 
 class _Guarded:
     """Mixin: front-end messages are handled under the panel's lock."""

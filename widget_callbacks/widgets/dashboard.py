@@ -128,6 +128,9 @@ def _checkpoint(
     weights_only = path.endswith(".weights.h5")
     # ModelCheckpoint raises its own clear error for a wrong suffix.
     return keras.callbacks.ModelCheckpoint(
-        path, monitor=monitor, save_best_only=save_best_only, save_weights_only=weights_only,
+        path,
+        monitor=monitor,
+        save_best_only=save_best_only,
+        save_weights_only=weights_only,
         mode=mode if mode in ("min", "max") else "auto",
     )

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from .callback import LivePlotCallback
+    from ..adapters.plot_feed import PlotFeedCallback
 
 _STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -57,7 +57,7 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
+class LivePlot(anywidget.AnyWidget):
     """A live plot of every epoch metric, train and validation, with a progress line.
 
     One panel per metric family (``loss`` with ``val_loss``, ``accuracy`` with
@@ -98,10 +98,10 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
 
     _esm = _bundle("widget.js")
     _css = _bundle("widget.css")
-    traces = traitlets.List().tag(sync=True)
-    plot_layout = traitlets.Dict().tag(sync=True)
-    overlays = traitlets.List().tag(sync=True)
-    progress = traitlets.Dict().tag(sync=True)
+    traces: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    plot_layout: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    overlays: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    progress: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     run = traitlets.Int(0).tag(sync=True)
 
     def __init__(
@@ -116,8 +116,7 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
         rate = batch_updates_per_second
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
             raise ValueError(
-                "batch_updates_per_second must be a number > 0. "
-                f"Received: batch_updates_per_second={rate!r}"
+                f"batch_updates_per_second must be a number > 0. Received: batch_updates_per_second={rate!r}"
             )
         self._static = StaticFallback(static_fallback)  # validates
         self.batch_updates_per_second = float(rate)
@@ -128,21 +127,24 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
         self._batch_logs: dict[str, Any] = {}
         self._progress_owned: dict[str, Any] | None = None  # the dict _push_progress assigned
         self._fit_started = True
-        self._callback: LivePlotCallback | None = None
+        self._callback: PlotFeedCallback | None = None
         super().__init__(
-            traces=self._plot.traces, plot_layout=self._plot.layout(), overlays=[],
-            progress=self._progress_dict(), run=self._plot.run,
+            traces=self._plot.traces,
+            plot_layout=self._plot.layout(),
+            overlays=[],
+            progress=self._progress_dict(),
+            run=self._plot.run,
         )
 
     # -- public -------------------------------------------------------------
 
     @property
-    def callback(self) -> LivePlotCallback:
+    def callback(self) -> PlotFeedCallback:
         """The Keras callback that feeds this plot (the same object every time)."""
         if self._callback is None:
-            from .callback import LivePlotCallback  # imports Keras: only when asked
+            from ..adapters.plot_feed import PlotFeedCallback  # imports Keras: when asked
 
-            self._callback = LivePlotCallback(self)
+            self._callback = PlotFeedCallback(self)
         return self._callback
 
     @property
@@ -163,7 +165,7 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
         Raises:
             TypeError: a source of another type.
         """
-        from .callback import attach_sources  # imports Keras: only when asked
+        from ..adapters.plot_feed import attach_sources  # imports Keras: when asked
 
         attach_sources(self, sources)
         return self
@@ -298,9 +300,9 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
         # so that the message (encoded after the lock is released) is one snapshot.
         state = getattr(self, "_plot", None)
         if state is None:  # during AnyWidget.__init__
-            return super().get_state(key=key, drop_defaults=drop_defaults)  # type: ignore[no-any-return]
+            return super().get_state(key=key, drop_defaults=drop_defaults)
         with state.lock:
-            return _snapshot(super().get_state(key=key, drop_defaults=drop_defaults))  # type: ignore[no-any-return]
+            return _snapshot(super().get_state(key=key, drop_defaults=drop_defaults))
 
     # -- sending ------------------------------------------------------------
 
@@ -327,8 +329,10 @@ class LivePlot(anywidget.AnyWidget):  # type: ignore[misc]
     def _progress_dict(self) -> dict[str, Any]:
         message = self._message
         stopping = self._plot.stopping
-        if stopping is not None and stopping.stop_reason and (
-            self._status != STATUS_FAILED or stopping.stop_reason == STOP_FAILED
+        if (
+            stopping is not None
+            and stopping.stop_reason
+            and (self._status != STATUS_FAILED or stopping.stop_reason == STOP_FAILED)
         ):
             message = "; ".join(describe_outcome(stopping))
         position = self._tracker.as_dict()

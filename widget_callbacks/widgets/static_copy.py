@@ -110,8 +110,9 @@ class StaticFallback:
         try:
             self.refresh(source)
         except Exception as err:  # the static copy must never fail a fit
-            warnings.warn(f"The static copy of the plot was not updated: {err!r}",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"The static copy of the plot was not updated: {err!r}", RuntimeWarning, stacklevel=2
+            )
 
     def refresh(self, source: Any) -> None:
         """``update_display`` of every output shown, static copy included."""
@@ -121,9 +122,7 @@ class StaticFallback:
             data, metadata = self._bundle(widget, source, static=True)
             update_display(data, raw=True, metadata=metadata, display_id=display_id)
 
-    def _bundle(
-        self, widget: Any, source: Any, *, static: bool
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _bundle(self, widget: Any, source: Any, *, static: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = widget._repr_mimebundle_()
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data, metadata = dict(data or {}), dict(metadata or {})
@@ -157,8 +156,11 @@ class StaticFallback:
         except Exception as err:  # a missing image must not break a fit
             if not _Warnings.png_given:
                 _Warnings.png_given = True
-                other = ("only HTML" if "html" in self.formats else
-                         "none: pass static_fallback='html' for an HTML copy")
+                other = (
+                    "only HTML"
+                    if "html" in self.formats
+                    else "none: pass static_fallback='html' for an HTML copy"
+                )
                 warnings.warn(
                     f"The static copy of the plot kept in the notebook has no PNG ({other}), "
                     f"because the image could not be made: {err}",
@@ -166,4 +168,3 @@ class StaticFallback:
                     stacklevel=2,
                 )
             return None
-

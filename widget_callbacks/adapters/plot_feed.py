@@ -1,0 +1,130 @@
+"""`PlotFeedCallback`: Keras hooks -> a plot's feed methods. Kept thin.
+
+It starts what the plot needs itself: the reconnect service during ``fit`` and, when
+``fit`` raises (Keras then skips ``on_train_end``), the plot's "failed" status at the
+end of the cell (``kernel/cells.py``). The plot is anything with the `PlotFeed`
+methods (`LivePlot` in ``widgets``); this module never imports the widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import keras
+
+from ..core.figure import PlotState
+from ..core.outcome import describe_exception, final_status
+from ..core.progress import Throttle
+from ..core.protocol import STATUS_FAILED, STATUS_TRAINING
+from ..core.records import CheckpointRecord, StoppingSnapshot
+from ..kernel.cells import CellEndHook
+from ..kernel.reconnect import reconnect_service
+from .checkpoint import CheckpointWatcher
+from .early_stopping import EarlyStoppingController
+from .logs import numeric_logs
+
+
+class PlotFeed(Protocol):
+    """What the callback feeds: `LivePlot`'s feed methods (epochs and batches 1-based)."""
+
+    batch_updates_per_second: float
+
+    @property
+    def state(self) -> PlotState: ...
+
+    @property
+    def status(self) -> str: ...
+
+    def begin_fit(self, epochs: int | None, batches: int | None) -> None: ...
+
+    def begin_epoch(self, epoch: int) -> None: ...
+
+    def end_batch(self, batch: int, logs: Mapping[str, float]) -> None: ...
+
+    def end_epoch(self, epoch: int, logs: Mapping[str, float]) -> None: ...
+
+    def end_fit(self, status: str, message: str = "") -> None: ...
+
+    def set_stopping(self, snapshot: StoppingSnapshot) -> None: ...
+
+    def add_checkpoint(self, record: CheckpointRecord) -> None: ...
+
+
+class PlotFeedCallback(keras.callbacks.Callback):
+    """Feeds a plot from ``model.fit``: epoch metrics, throttled batch progress.
+
+    Uses only ``keras.callbacks`` APIs, so it works with every Keras 3 backend. With
+    ``verbose=0`` in ``fit`` it replaces Keras's progress bar: epoch, batch, elapsed
+    time, ETA and the latest batch metrics are shown above the plot. ``plot.callback``
+    is one; `LivePlotCallback` adds making and showing a plot when none is given.
+
+    Args:
+        plot: the plot to feed (a `PlotFeed`, e.g. a `LivePlot`).
+
+    Example:
+
+    >>> from widget_callbacks import LivePlot
+    >>> plot = LivePlot(static_fallback=False)
+    >>> callback = PlotFeedCallback(plot)
+    >>> callback.on_epoch_end(0, {"loss": 0.5})
+    >>> plot.history
+    {'epoch': [1], 'loss': [0.5]}
+    """
+
+    def __init__(self, plot: PlotFeed) -> None:
+        super().__init__()
+        self.plot = plot
+        self._throttle = Throttle(1.0 / plot.batch_updates_per_second)
+        self._cell_end = CellEndHook(self._after_cell)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        reconnect_service().begin(self)  # a page reloaded mid-fit gets the plot back
+        self._cell_end.register()  # a fit that raises never reaches on_train_end
+        params = self.params or {}
+        self._throttle.reset()
+        self.plot.begin_fit(params.get("epochs"), params.get("steps"))
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.plot.begin_epoch(epoch + 1)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._throttle.ready():
+            self.plot.end_batch(batch + 1, numeric_logs(logs))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.plot.end_epoch(epoch + 1, numeric_logs(logs))
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        # The stop reason, if a controller is attached, comes with its snapshot.
+        stopped = bool(getattr(self.model, "stop_training", False))
+        self._cell_end.unregister()
+        self.plot.end_fit(final_status(self.plot.state.stopping, stopped))
+        reconnect_service().end(self)  # (the end of the cell also ends it if fit raised)
+
+    def _after_cell(self, result: Any) -> None:
+        """The cell that ran ``fit`` ended without ``on_train_end``: ``fit`` raised."""
+        self._cell_end.unregister()
+        if self.plot.status != STATUS_TRAINING:
+            return
+        error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        failure = describe_exception(error) if error is not None else "fit ended without on_train_end"
+        self.plot.end_fit(STATUS_FAILED, f"failed: {failure}")
+
+
+def attach_sources(plot: PlotFeed, sources: Iterable[Any]) -> None:
+    """Subscribes ``plot`` to controllers and checkpoints; see `LivePlot.attach`."""
+    for source in sources:
+        if isinstance(source, EarlyStoppingController):
+            source.add_listener(plot.set_stopping)
+            plot.set_stopping(source.snapshot())
+        elif isinstance(source, keras.callbacks.ModelCheckpoint):
+            CheckpointWatcher.for_checkpoint(source).add_listener(plot.add_checkpoint)
+        elif isinstance(source, CheckpointWatcher):
+            source.add_listener(plot.add_checkpoint)
+        else:
+            raise TypeError(
+                "LivePlot.attach expects EarlyStoppingController or "
+                "keras.callbacks.ModelCheckpoint instances. "
+                f"Received: {source!r} of type {type(source).__name__}"
+            )
