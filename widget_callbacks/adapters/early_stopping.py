@@ -1,5 +1,8 @@
 """``EarlyStoppingController``: Keras's EarlyStopping, steerable while ``fit`` runs.
 
+(Over 300 lines: a drop-in for keras.callbacks.EarlyStopping keeps every Keras
+attribute, hook and message; the decisions themselves are in core/stopping.py.)
+
 A thin adapter: Keras hooks are mapped to the pure `StoppingRule`
 (``core/stopping.py``), which holds Keras 3.15.1's decision logic. In a notebook the
 controller turns on what it needs itself at ``on_train_begin`` (graceful Interrupt,

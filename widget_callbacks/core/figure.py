@@ -1,5 +1,8 @@
 """The plot's content as plotly figure data: one code path for the live view and export.
 
+(Over 300 lines: the trace styles of the four trace kinds are one table-like method;
+the rest is PlotState's appending and loading.)
+
 `PlotState` keeps the traces of the current run and grows them in place. Each change
 returns an `Update`: the points appended (sent to the front end as an ``extend``
 message) or a structural change (a new trace: the widget resends its ``traces``).

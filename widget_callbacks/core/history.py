@@ -42,8 +42,10 @@ class RunHistory:
     Example:
 
     >>> history = RunHistory()
-    >>> history.add_epoch(1, {"loss": 0.9, "val_loss": 1.0})
+    >>> history.add_epoch(1, {"loss": 0.9, "val_loss": 1.0})  # the metrics seen first
+    ['loss', 'val_loss']
     >>> history.add_epoch(2, {"loss": 0.7})
+    []
     >>> history.column("val_loss")
     [1.0, None]
     """

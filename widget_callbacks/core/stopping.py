@@ -1,5 +1,8 @@
 """The early-stopping state machine, with exactly Keras 3.15.1's semantics.
 
+(Over 300 lines: Keras's rule with its attribute-by-attribute docstrings; splitting the
+state machine would scatter one rule.)
+
 `StoppingRule` is ``keras.callbacks.EarlyStopping``'s decision logic without
 Keras: feed it ``(epoch, value)`` pairs and it says whether the value improved
 and whether to stop. ``EarlyStoppingController`` maps Keras hooks to it; tests

@@ -1,6 +1,9 @@
 """Export a plot to files: the figure (HTML, PNG, SVG, PDF, plotly JSON) and the
 history (CSV, JSON).
 
+(Over 300 lines: each public export function carries its Keras-style docstring and a
+runnable example, about half of the module.)
+
 The figure is ``PlotState.figure()``, the description the live view draws, marks
 included (``figure.py``); images come from ``images.py`` (kaleido). A history saved
 as JSON is a `RunRecord` (``core/run_record.py``), which carries the marks too;

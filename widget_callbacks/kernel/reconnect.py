@@ -1,5 +1,8 @@
 """A page reloaded while a plain ``model.fit`` blocks the cell gets its widgets back.
 
+(Over 300 lines: the module docstring below explains the wire protocol it serves, and
+the router, worker and service share private state of one installation.)
+
 The problem (JupyterLab 4.6, ipykernel 7.4): on reconnect the page sends
 ``kernel_info_request`` on the shell channel without a subshell id. ipykernel's shell
 channel thread hands it to the main shell, which is inside ``model.fit``, so the page

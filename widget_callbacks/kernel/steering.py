@@ -1,5 +1,9 @@
 """Steering a running ``model.fit`` from the notebook while it blocks the cell.
 
+(Over 300 lines: three ways a user ends a running fit, graceful SIGINT, a fit that raised
+and fit_async, share the controller protocol and the interrupt guard; split, each part
+would import the others.)
+
 (Subshell routing and detecting what the kernel offers: ``_events.py``.)
 
 - SIGINT (main thread only): ``GracefulInterrupt``/``Steering`` make the first
