@@ -105,3 +105,22 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout[-6000:]
+
+
+def test_the_package_and_a_saved_history_load_without_keras(tmp_path: pathlib.Path) -> None:
+    code = (
+        "import sys, pathlib, widget_callbacks as wc\n"
+        "plot = wc.LivePlot(static_fallback=False)\n"
+        "plot.end_epoch(1, {'loss': 0.9, 'val_loss': 1.0})\n"
+        f"folder = pathlib.Path({str(tmp_path)!r})\n"
+        "plot.save_history(folder / 'run.json')\n"
+        "again = wc.LivePlot.from_history(folder / 'run.json', static_fallback=False)\n"
+        "again.save(folder / 'run.html'); wc.save_history(again, folder / 'run.csv')\n"
+        "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.strip() == "[]"
+    assert (tmp_path / "run.html").stat().st_size > 0 and (tmp_path / "run.csv").read_text().startswith(
+        "epoch"
+    )
