@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Union
 from ..core.protocol import DEFAULT_HEIGHT, IMAGE_WIDTH, PLOT_CONFIG
 from ..core.run_record import RunRecord, history_columns
 from .figure import figure_of, plot_state
-from .images import IMAGE_FORMATS, ChromiumNotFoundError, render_image
+from .images import IMAGE_FORMATS, ChromiumNotFoundError, images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,7 +136,7 @@ def save(
         )
     figure = to_figure(plot)
     if kind in IMAGE_FORMATS:
-        data = render_image(figure, kind, width=width, height=height, scale=scale)
+        data = images.render(figure, kind, width=width, height=height, scale=scale)
     else:
         if width or height:
             figure.update_layout(width=width, height=height or figure.layout.height)

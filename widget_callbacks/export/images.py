@@ -206,15 +206,3 @@ class ImageSession:
 
 #: The process's image session.
 images = ImageSession()
-
-
-def render_image(
-    figure: go.Figure,
-    format: str,
-    *,
-    width: float | None = None,
-    height: float | None = None,
-    scale: float | None = None,
-) -> bytes:
-    """``images.render``: the figure as PNG, SVG or PDF bytes, drawn by kaleido."""
-    return images.render(figure, format, width=width, height=height, scale=scale)
