@@ -334,3 +334,41 @@ def test_sigint_during_fit_async_is_graceful() -> None:
     assert recorder.best_weights is not None and _same(model.get_weights(), recorder.best_weights)
     assert signal.getsignal(signal.SIGINT) is before
     assert not event_support().async_fit
+
+
+# ----------------------------------------------------- what the adapters start themselves
+
+
+def test_a_plot_alone_says_failed_when_fit_raises_in_a_cell(ipython_shell: Any) -> None:
+    from widget_callbacks import LivePlot
+
+    plot = LivePlot(static_fallback=False)
+    x, y, xv, yv = _data()
+    ipython_shell.user_ns.update(model=_model(), x=x, y=y, xv=xv, yv=yv, cbs=[plot.callback, _Boom()])
+    result = ipython_shell.run_cell(
+        "model.fit(x, y, validation_data=(xv, yv), epochs=5, verbose=0, callbacks=cbs)"
+    )
+    assert isinstance(result.error_in_exec, ValueError)
+    assert plot.progress["status"] == "failed" and plot.progress["eta"] is None
+    assert plot.progress["message"] == "failed: ValueError: boom <b>"
+
+
+def test_an_undisplayed_controller_makes_interrupt_graceful_in_a_cell(ipython_shell: Any) -> None:
+    before = signal.getsignal(signal.SIGINT)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if self.params and batch == 1 and not getattr(self, "sent", False):
+                self.sent = True
+                signal.raise_signal(signal.SIGINT)  # the notebook's Interrupt button
+
+    controller = EarlyStoppingController(monitor="val_loss", patience=100, restore_best_weights=True)
+    x, y, xv, yv = _data()
+    ipython_shell.user_ns.update(model=_model(), x=x, y=y, xv=xv, yv=yv, cbs=[controller, Interrupt()])
+    result = ipython_shell.run_cell(
+        "history = model.fit(x, y, validation_data=(xv, yv), epochs=50, verbose=0, callbacks=cbs)"
+    )
+    assert result.success, result.error_in_exec
+    assert controller.snapshot().stop_reason == STOP_INTERRUPTED
+    assert len(ipython_shell.user_ns["history"].epoch) == 1
+    assert signal.getsignal(signal.SIGINT) is before
