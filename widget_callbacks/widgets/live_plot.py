@@ -37,15 +37,16 @@ if TYPE_CHECKING:
 _STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 
-def _bundle(name: str) -> pathlib.Path:
-    path = _STATIC / name
-    if path.is_file():
-        return path
-    raise RuntimeError(
-        f"The widget's front end was expected at {path} but is missing. "
-        "Install the package from a wheel, or build the front end in a source checkout "
-        "with `npm --prefix js ci && npm --prefix js run build`."
-    )
+def _check_bundle() -> None:
+    """The built front end is there (a source checkout must build it), or a clear error."""
+    for name in ("widget.js", "widget.css"):
+        path = _STATIC / name
+        if not path.is_file():
+            raise RuntimeError(
+                f"The widget's front end was expected at {path} but is missing. "
+                "Install the package from a wheel, or build the front end in a source "
+                "checkout with `npm --prefix js ci && npm --prefix js run build`."
+            )
 
 
 def _snapshot(value: Any) -> Any:
@@ -96,8 +97,8 @@ class LivePlot(anywidget.AnyWidget):
     validation_split=0.2, verbose=0, callbacks=[plot.callback])``.
     """
 
-    _esm = _bundle("widget.js")
-    _css = _bundle("widget.css")
+    _esm = _STATIC / "widget.js"  # anywidget reads the files when the class is made
+    _css = _STATIC / "widget.css"
     traces: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     plot_layout: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     overlays: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
@@ -118,6 +119,7 @@ class LivePlot(anywidget.AnyWidget):
             raise ValueError(
                 f"batch_updates_per_second must be a number > 0. Received: batch_updates_per_second={rate!r}"
             )
+        _check_bundle()
         self._static = StaticFallback(static_fallback)  # validates
         self.batch_updates_per_second = float(rate)
         self._plot = PlotState(batch_curves=batch_curves)
