@@ -8,6 +8,7 @@ methods (`LivePlot` in ``widgets``); this module never imports the widgets.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -103,7 +104,11 @@ class PlotFeedCallback(keras.callbacks.Callback):
         reconnect_service().end(self)  # (the end of the cell also ends it if fit raised)
 
     def _after_cell(self, result: Any) -> None:
-        """The cell that ran ``fit`` ended without ``on_train_end``: ``fit`` raised."""
+        """The cell that ran ``fit`` ended without ``on_train_end``: ``fit`` raised.
+
+        A cell ending on a kernel subshell's thread is another cell: ignored."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         self._cell_end.unregister()
         if self.plot.status != STATUS_TRAINING:
             return
