@@ -155,8 +155,11 @@ def test_pause_holds_the_stop_and_wait_keeps_counting() -> None:
     decisions = run(rule, [1.0, 2.0, 2.0, 2.0])
     assert [d.should_stop for d in decisions] == [False] * 4
     assert [d.held_by_pause for d in decisions] == [False, True, True, True]
-    assert rule.wait == 3 and rule.snapshot().paused and rule.snapshot().epochs_left == 0
+    # Paused, no stop can be known in advance (it was "0 epochs left": wrong, since the
+    # next epoch still runs); released, the next epoch that does not improve stops.
+    assert rule.wait == 3 and rule.snapshot().paused and rule.snapshot().epochs_left is None
     rule.paused = False
+    assert (rule.snapshot().stop_at, rule.snapshot().epochs_left) == (5, 1)
     assert rule.update(4, 0.5).should_stop is False  # an improvement resets wait, no stop
     assert rule.update(5, 0.6).should_stop is True  # wait 1 >= patience 1
     assert rule.stopped_epoch == 5

@@ -169,6 +169,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._hand_stop: tuple[str, int, int | None] | None = None  # reason, epoch, batch
         self._end: dict[str, Any] | None = None  # snapshot overrides once the run ended
         self._last_loss_non_finite = False
+        self._available: tuple[str, ...] = ()  # the logs' names when the monitor is missing
         self.failure_message: str | None = None
 
     # -- Keras's attributes, backed by the rule -----------------------------
@@ -316,6 +317,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def snapshot(self) -> StoppingSnapshot:
         """The current state, 1-based epochs; see `StoppingSnapshot`."""
         snapshot = self._rule.snapshot()
+        if self._available:
+            snapshot = dataclasses.replace(snapshot, available=self._available)
         if self._end is not None:
             return dataclasses.replace(snapshot, **self._end)
         if self._hand_stop is not None:
@@ -346,6 +349,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._end = None
         self._epoch = None
         self._last_loss_non_finite = False
+        self._available = ()
         self.failure_message = None
         self._running = True
         self._publish()
@@ -367,6 +371,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         if not self._rule.monitor_rule.resolved:
             self._set_monitor_op()
         current = self.get_monitor_value(logs)
+        self._available = tuple(str(name) for name in logs or ()) if current is None else ()
         decision = self._rule.update(epoch, current)
         if decision.skipped is None and self.restore_best_weights:
             if self.best_weights is None and not decision.improved:

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from .history import RunHistory, metric_family
-from .outcome import STOP_COMPLETED, describe_outcome, end_epoch
+from .outcome import STOP_COMPLETED, describe_outcome, end_epoch, monitor_note
 from .protocol import PALETTE, SIZES
 from .records import StoppingSnapshot
 
@@ -138,6 +138,27 @@ def _label(
     }
 
 
+def _band(stopping: StoppingSnapshot, best: int) -> tuple[float, str]:
+    """The patience band's right edge and its words, from the rule's state.
+
+    While training, the edge is the epoch at whose end training stops if no later
+    epoch improves (``stop_at``: it follows ``wait``, ``patience``, ``baseline`` and the
+    epochs not counted), and "k epochs left" counts down to it. Paused, the stop
+    cannot be known: the band reaches the next epoch and says so. After the run, the
+    band ends where the run ended.
+    """
+    last = end_epoch(stopping)
+    if stopping.stop_reason is not None:
+        end = last if last is not None else best
+        if stopping.stop_at is not None:
+            end = min(end, stopping.stop_at)
+        return max(end, best), ""
+    if stopping.paused or stopping.stop_at is None:
+        return max(last or best, best) + 1, "auto-stop paused"
+    left = stopping.epochs_left or 0
+    return stopping.stop_at, f"{left} epoch{'s' if left != 1 else ''} left"
+
+
 def _stopping_marks(
     stopping: StoppingSnapshot, x: str, y: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -150,19 +171,17 @@ def _stopping_marks(
     if stopping.best_epoch is not None:
         best = stopping.best_epoch
         shapes.append(_domain_vline(x, y, best, BEST_COLOR, "dot"))
-        band_end = best + max(stopping.patience, 1)
+        band_end, words = _band(stopping, best)
         running = stopping.stop_reason is None
-        last = end_epoch(stopping)
-        if not running and last is not None:
-            band_end = max(min(band_end, last), best)  # after the run: no band past its end
         color = PAUSED_COLOR if stopping.paused else BEST_COLOR
         shapes.append(_domain_rect(x, y, best, band_end, color, 0.12 if running else 0.06))
-        if running:
-            left = stopping.epochs_left
-            words = (
-                "auto-stop paused" if stopping.paused else (f"{left} epoch{'s' if left != 1 else ''} left")
-            )
+        if words:
             annotations.append(_label(x, y, (best + band_end) / 2, words, color))
+    note = monitor_note(stopping)
+    if note and stopping.last_epoch:
+        annotations.append(
+            _label(x, y, stopping.last_epoch, _text(note), STOP_COLOR, top=0.78, anchor="right")
+        )
     if stopping.last_value_non_finite and stopping.stop_reason is None:
         annotations.append(
             _label(

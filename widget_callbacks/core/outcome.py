@@ -54,6 +54,28 @@ def end_epoch(snapshot: StoppingSnapshot) -> int | None:
     return snapshot.stopped_epoch if snapshot.stopped_epoch is not None else snapshot.last_epoch
 
 
+def monitor_note(snapshot: StoppingSnapshot) -> str | None:
+    """What to say when the monitored value is missing from the logs, or ``None``.
+
+    Keras only warns (on stderr) and never stops by patience when the monitored
+    metric is not logged, e.g. ``monitor="val_acc"`` where Keras logs
+    ``"val_accuracy"``.
+
+    >>> from widget_callbacks.core.records import StoppingSnapshot
+    >>> monitor_note(StoppingSnapshot("val_acc", "max", 2, last_epoch=1,
+    ...              last_value_missing=True, available=("loss", "val_accuracy")))
+    'val_acc is not in the logs (logged: loss, val_accuracy)'
+    """
+    if not snapshot.last_value_missing or not snapshot.last_epoch:
+        return None
+    if snapshot.monitor_missing:
+        names = ", ".join(snapshot.available) or "nothing"
+        return f"{snapshot.monitor} is not in the logs (logged: {names})"
+    if snapshot.stop_reason is None:
+        return f"{snapshot.monitor} missing at epoch {snapshot.last_epoch}: not counted"
+    return None
+
+
 def describe_outcome(snapshot: StoppingSnapshot) -> tuple[str, ...]:
     """How the run ended, as plain-text lines (empty while it runs).
 
@@ -118,13 +140,15 @@ def status_text(
         failure = failure or snapshot.failure
         return STATUS_FAILED, f"failed: {failure}" if failure else "failed"
     if reason is None or reason == STOP_COMPLETED:
+        note = monitor_note(snapshot)
+        note = f"; {note}" if note else ""
         if running:
             epoch = (snapshot.last_epoch or 0) + 1
             paused = ", auto-stop paused" if snapshot.paused else ""
-            return STATUS_TRAINING, f"training epoch {epoch}{paused}"
+            return STATUS_TRAINING, f"training epoch {epoch}{paused}{note}"
         if snapshot.last_epoch is None and reason is None:
             return STATUS_WAITING, "waiting"
-        text = "finished"
+        text = "finished" + (note if snapshot.monitor_missing else "")
     else:
         text = _REASON_WORDS.get(reason, reason)
         if snapshot.stopped_epoch is not None:

@@ -32,6 +32,10 @@ class StoppingSnapshot:
         last_value_non_finite: the last monitored value was NaN or inf.
         failure: what ``fit`` raised (``"ValueError: ..."``) when ``stop_reason`` is
             ``STOP_FAILED``, else ``None``.
+        last_value_missing: the last epoch's logs lacked the monitored value (that
+            epoch was not counted).
+        available: the metric names of the last epoch's logs, when they lacked the
+            monitored value; else empty.
     """
 
     monitor: str
@@ -49,13 +53,44 @@ class StoppingSnapshot:
     restored_epoch: int | None = None
     last_value_non_finite: bool = False
     failure: str | None = None
+    last_value_missing: bool = False
+    available: tuple[str, ...] = ()
+
+    @property
+    def stop_at(self) -> int | None:
+        """The 1-based epoch at whose end training stops if no later epoch improves.
+
+        Keras 3.15 EarlyStopping semantics: each later monitored epoch that does not
+        improve adds one to ``wait``, and the first one that ends with ``wait >=
+        patience`` stops (an improvement that misses ``baseline`` does not reset
+        ``wait``, so it does not move this epoch; an epoch without the monitored value
+        is not counted, so it moves it one later). ``None`` when no epoch can be known
+        in advance: nothing monitored yet (the first value always improves), stopping
+        paused, or a stop already decided.
+
+        >>> StoppingSnapshot("val_loss", "min", patience=3, wait=7, best=0.1,
+        ...                  best_epoch=7, last_epoch=7).stop_at
+        8
+        """
+        if self.best_epoch is None or self.paused or self.stop_reason is not None:
+            return None
+        last = max(self.last_epoch or 0, self.best_epoch)
+        return last + max(self.patience - self.wait, 1)
 
     @property
     def epochs_left(self) -> int | None:
-        """Epochs without improvement still allowed before a stop, or ``None``."""
-        if self.best_epoch is None:
+        """Epochs still to run, the stopping one included, if none improves: counts
+        down to `stop_at` (1 means the next epoch is the last). ``None`` when the stop
+        cannot be known in advance or a stop was decided."""
+        if self.stop_at is None or self.stop_reason is not None:
             return None
-        return max(self.patience - self.wait, 0)
+        return self.stop_at - (self.last_epoch or 0)
+
+    @property
+    def monitor_missing(self) -> bool:
+        """The monitored metric has never been seen in this run's logs, although an
+        epoch ended (e.g. ``"val_acc"`` where Keras logs ``"val_accuracy"``)."""
+        return self.last_epoch is not None and self.best_epoch is None and self.last_value_missing
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +98,10 @@ class StoppingSnapshot:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoppingSnapshot:
         names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "available" in values:
+            values["available"] = tuple(values["available"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

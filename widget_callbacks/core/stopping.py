@@ -152,6 +152,7 @@ class StoppingRule:
         self.stopped_epoch = 0
         self.last_epoch: int | None = None
         self.last_value_non_finite = False
+        self.last_value_missing = False
 
     # -- configuration -------------------------------------------------------
 
@@ -210,6 +211,28 @@ class StoppingRule:
         """Whether a stop was decided in this run (``stopped_epoch > 0``)."""
         return self.stopped_epoch > 0
 
+    def projected_stop(self) -> int | None:
+        """The 0-based epoch at whose end training stops if no later epoch improves.
+
+        Derived from the rule's state (``StoppingSnapshot.stop_at``, 0-based here), not
+        from the best epoch.
+
+        Returns:
+            The epoch, or ``None`` when no epoch can be known in advance: no value has
+            been monitored yet (the first one always improves), stopping is paused, or
+            a stop was already decided.
+
+        Example:
+
+        >>> rule = StoppingRule(monitor="loss", patience=3, baseline=0.0)
+        >>> for epoch, value in enumerate([5.0, 4.0, 3.0, 2.0]):  # never beats 0.0
+        ...     _ = rule.update(epoch, value)
+        >>> rule.wait, rule.projected_stop()  # Keras stops at the next epoch that does not improve
+        (4, 4)
+        """
+        stop_at = self.snapshot().stop_at  # the one formula, 1-based
+        return None if stop_at is None else stop_at - 1
+
     # -- the state machine ---------------------------------------------------
 
     def reset(self) -> None:
@@ -224,6 +247,7 @@ class StoppingRule:
             self.stopped_epoch = 0
             self.last_epoch = None
             self.last_value_non_finite = False
+            self.last_value_missing = False
 
     def update(self, epoch: int, value: float | None) -> EpochDecision:
         """Takes one epoch's monitored value and decides (Keras's ``on_epoch_end``).
@@ -244,6 +268,7 @@ class StoppingRule:
             monitor_rule.resolve()
         with self._lock:
             self.last_epoch = epoch
+            self.last_value_missing = value is None
             if value is not None:
                 value = float(value)
                 self.last_value_non_finite = not math.isfinite(value)
@@ -304,6 +329,7 @@ class StoppingRule:
                 stopped_epoch=self.stopped_epoch + 1 if self.stopped else None,
                 stop_reason=STOP_PATIENCE if self.stopped else None,
                 last_value_non_finite=self.last_value_non_finite,
+                last_value_missing=self.last_value_missing,
             )
 
     def __getstate__(self) -> dict[str, object]:

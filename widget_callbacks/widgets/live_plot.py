@@ -20,7 +20,7 @@ import traitlets
 
 from ..core.figure import PlotState, Update
 from ..core.history import json_number
-from ..core.outcome import STOP_FAILED, describe_outcome, final_status
+from ..core.outcome import STOP_FAILED, describe_outcome, final_status, monitor_note
 from ..core.progress import ProgressTracker
 from ..core.protocol import MSG_EXTEND, STATUS_FAILED, STATUS_TRAINING, STATUS_WAITING, STATUSES
 from ..core.records import CheckpointRecord, StoppingSnapshot
@@ -287,8 +287,8 @@ class LivePlot(anywidget.AnyWidget):
             self._push_marks()
             if snapshot.stop_reason == STOP_FAILED:
                 self._status = STATUS_FAILED
-            if snapshot.stop_reason is not None:
-                self._push_progress()  # the stop reason, whichever callback ended last
+            if snapshot.stop_reason is not None or snapshot.last_value_missing:
+                self._push_progress()  # the stop reason or a missing monitor, in any callback order
 
     def add_checkpoint(self, record: CheckpointRecord) -> None:
         with self._lock:
@@ -337,6 +337,9 @@ class LivePlot(anywidget.AnyWidget):
             and (self._status != STATUS_FAILED or stopping.stop_reason == STOP_FAILED)
         ):
             message = "; ".join(describe_outcome(stopping))
+        note = monitor_note(stopping) if stopping is not None else None
+        if note and self._status != STATUS_FAILED:
+            message = f"{message}; {note}" if message else note
         position = self._tracker.as_dict()
         if self._status != STATUS_TRAINING:
             position["eta"] = None
