@@ -220,29 +220,6 @@ class _Boom(keras.callbacks.Callback):
             raise ValueError("boom <b>")
 
 
-@pytest.fixture
-def ipython_shell(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A real IPython shell in this process, undone afterwards (no history file)."""
-    import builtins
-    import sys
-
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
-    main, names = sys.modules["__main__"], set(vars(builtins))
-    config = Config()
-    config.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=config)
-    try:
-        yield shell
-    finally:
-        InteractiveShell.clear_instance()
-        sys.modules["__main__"] = main
-        for name in set(vars(builtins)) - names:
-            delattr(builtins, name)
-
-
 def test_failure_in_an_ipython_cell_marks_the_controller_failed(ipython_shell: Any) -> None:
     before = signal.getsignal(signal.SIGINT)
     x, y, xv, yv = _data()
