@@ -183,6 +183,58 @@ def test_stop_and_patience_during_blocking_fit_on_a_subshell(kernel: Kernel) -> 
     assert slider_latency < LATENCY and click_latency < LATENCY
 
 
+def test_stop_and_patience_during_blocking_fit_without_subshell_ids(kernel: Kernel) -> None:
+    """What VS Code and JupyterLab < 4.4 send: comm messages with no subshell id. Our
+    controls act during a plain fit (the shell channel's worker thread); a widget that
+    is not ours, and a queued execute_request, wait for the cell, in order."""
+    setup = kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=50, restore_best_weights=True)\n"
+        "panel = panel_for(controller, 'v')\n"
+        "plain = ipywidgets.Button(description='not ours')\n"
+        "plain.on_click(lambda b: log('v-plain'))\n"
+        "print(json.dumps({'stop': panel.stop_button.model_id, 'slider': panel.patience_slider.model_id,\n"
+        "                  'plain': plain.model_id, 'support': event_support().sentence}))"
+    )
+    ids = json.loads(setup["stdout"])
+    assert ids["support"].startswith("Stop and patience act during fit")
+    fit_id = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=True)\n"
+        "model, rec = model_for(0.003), Recorder()\n"
+        "history = model.fit(x, y, validation_data=(xv, yv), epochs=2000, batch_size=8, verbose=0,\n"
+        "                    callbacks=[rec, controller])\n"
+        "s = controller.snapshot()\n"
+        "print(json.dumps({'reason': s.stop_reason, 'epochs': len(history.epoch), 'patience': controller.patience,\n"
+        "                  'restored': rec.best_weights is not None and same(model.get_weights(), rec.best_weights)}))\n"
+        "log('v-done')"
+    )
+    kernel.wait_for("epoch", epoch=3)
+    queued = kernel.kc.execute("log('v-queued')")  # runs after the fit's cell, as today
+
+    sent = kernel.comm_msg(ids["slider"], _value(3), None)
+    row = kernel.wait_for("v-slider", value=3)
+    slider_latency = row["t"] - sent
+    assert row["patience"] == 3 and row["thread"] == "widget-callbacks-reconnect"
+    kernel.comm_msg(ids["plain"], CLICK, None)
+    kernel.comm_msg("no-such-comm", CLICK, None)  # a stale click: ignored quietly
+    time.sleep(1.0)
+    assert not [r for r in kernel.rows() if r["ev"] in ("v-plain", "v-queued")], "ran during fit"
+    sent = kernel.comm_msg(ids["stop"], CLICK, None)
+    row = kernel.wait_for("v-stop")
+    click_latency = row["t"] - sent
+    stop = kernel.wait_for("v-snap", reason="stopped by hand")
+    result = kernel.finish(fit_id)
+    assert result["status"] == "ok", result
+    out = json.loads(result["stdout"])
+    assert out["reason"] == "stopped by hand" and out["epochs"] < 2000 and out["patience"] == 3
+    assert out["restored"]
+    done = kernel.wait_for("v-done")["t"]
+    assert kernel.wait_for("v-plain")["t"] > done and kernel.wait_for("v-queued")["t"] > done
+    assert kernel.finish(queued)["status"] == "ok"
+    print(f"no subshell id: slider {slider_latency:.3f} s, click {click_latency:.3f} s, stop applied "
+          f"{stop['t'] - sent:.3f} s after the click")  # fmt: skip
+    assert slider_latency < LATENCY and click_latency < LATENCY
+
+
 def test_interrupt_during_fit_is_graceful_and_restores_best_weights(kernel: Kernel) -> None:
     kernel.execute(
         "controller = EarlyStoppingController(monitor='val_loss', patience=500, restore_best_weights=True)\n"

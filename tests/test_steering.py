@@ -133,6 +133,9 @@ def test_event_support_outside_a_kernel() -> None:
         ({"frontend_subshells": True}, EventDelivery.SUBSHELL, "during fit"),
         ({"comm_routing": False}, EventDelivery.AFTER_CELL, "use Interrupt or fit_async"),
         ({"async_fit": True, "kernel_subshells": False}, EventDelivery.ASYNC, "fit_async"),
+        # ipykernel 7 without a subshell id from the front end (VS Code, JupyterLab < 4.4)
+        ({"shell_thread": True}, EventDelivery.SHELL_THREAD, "act during fit."),
+        ({"shell_thread": True, "frontend_subshells": True}, EventDelivery.SUBSHELL, "kernel subshell"),
     ],
 )
 def test_event_support_sentences(fields: dict[str, Any], delivery: EventDelivery, words: str) -> None:

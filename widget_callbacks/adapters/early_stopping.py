@@ -38,6 +38,7 @@ from ..core.outcome import (
 from ..core.records import StoppingSnapshot
 from ..core.stopping import StoppingRule
 from ..kernel.cells import current_shell
+from ..kernel.reconnect import reconnect_service
 from ..kernel.steering import enable_steering
 
 _print_msg = compat.print_msg()  # Keras prints its callback messages with this
@@ -339,6 +340,30 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def _is_improvement(self, monitor_value: float, reference_value: float | None) -> bool:
         return self._rule.monitor_rule.is_improvement(monitor_value, reference_value)
 
+    def get_monitor_value(self, logs: Mapping[str, Any] | None) -> Any:
+        """Keras's, with an array of one element taken as that number.
+
+        ``F1Score`` on one unit logs an array of shape ``(1,)``: its element is
+        monitored, as Keras compares it. A larger array raises ``ValueError``, the
+        error Keras ends in, saying what is expected. A missing value warns as in
+        Keras and gives ``None``.
+        """
+        from .logs import array_shape, to_float  # (a function: nothing else here changes)
+
+        value = super().get_monitor_value(logs)
+        shape = array_shape(value)
+        if not shape:  # missing, a number, a 0-d array or tensor: as before
+            return value
+        number = to_float(value)
+        if number is None:
+            raise ValueError(
+                f"{type(self).__name__} monitors one number per epoch: `{self.monitor}` "
+                "must be a scalar or an array of one element (reduce the metric, e.g. "
+                "F1Score(average='macro')). "
+                f"Received: {self.monitor} of shape {shape}"
+            )
+        return number
+
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if current_shell() is not None:
             enable_steering(self)  # graceful Interrupt; a fit that raises is reported
@@ -352,6 +377,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._available = ()
         self.failure_message = None
         self._running = True
+        # The controls' clicks are taken off the busy main shell during a plain fit,
+        # also from front ends that send no subshell id (VS Code, JupyterLab < 4.4).
+        reconnect_service().begin(self)
         self._publish()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
@@ -409,6 +437,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         }
         self._stop_request = None
         self._running = False
+        reconnect_service().end(self)  # (the end of the cell also ends it if fit raised)
         self._publish()
 
     # -- internals -------------------------------------------------------------

@@ -3,8 +3,13 @@
 - Kernel subshells (ipykernel >= 7, JupyterLab >= 4.4, Notebook >= 7.4): control comm
   messages run on a subshell thread; ``route_comm_to_subshell`` undoes ipykernel 7.4's
   "reply to the last publisher" routing for our control comms.
-- ``event_support`` detects what this kernel and front end offer (subshells, SIGINT,
-  an awaited ``fit_async``) and says it in one sentence for the controls.
+- Front ends that send no subshell id (VS Code, JupyterLab < 4.4) with ipykernel 7: the
+  controls' comm messages are taken off the shell channel by the reconnect service's
+  worker thread while a plain ``fit`` runs (``register_steering_widget``,
+  ``reconnect.py``).
+- ``event_support`` detects what this kernel and front end offer (subshells, the
+  shell-channel worker, SIGINT, an awaited ``fit_async``) and says it in one sentence
+  for the controls.
 
 No ipywidgets import; ipykernel is imported lazily and feature-detected.
 """
@@ -17,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._compat import ipykernel as compat
+from .comms import steering_comms
+from .reconnect import reconnect_support
 from .running import running_kernel
 
 __all__ = [
     "EventDelivery", "EventSupport", "async_fits", "describe_event_support", "event_support",
-    "route_comm_to_subshell",
+    "register_steering_widget", "route_comm_to_subshell",
 ]  # fmt: skip
 
 
@@ -91,6 +98,33 @@ def route_comm_to_subshell(widget: Any) -> bool:
     return _patch_comm(getattr(widget, "comm", None))
 
 
+def register_steering_widget(widget: Any) -> bool:
+    """Marks a control widget's comm as ours: its messages may run off the main shell.
+
+    On a kernel subshell's thread when the front end names one
+    (`route_comm_to_subshell`), else on the reconnect service's worker thread while a
+    plain ``fit`` runs. Only for widgets whose handlers touch thread-safe state.
+
+    Args:
+        widget: an ipywidgets/anywidget widget (anything with a ``comm`` attribute).
+
+    Returns:
+        Whether its messages are routed to the front end's subshell (see
+        `route_comm_to_subshell`).
+    """
+    comm_id = getattr(getattr(widget, "comm", None), "comm_id", None)
+    if isinstance(comm_id, str):
+        steering_comms.add(comm_id)
+    return route_comm_to_subshell(widget)
+
+
+def unregister_steering_widget(widget: Any) -> None:
+    """Its messages wait for the main shell again (a closed control)."""
+    comm_id = getattr(getattr(widget, "comm", None), "comm_id", None)
+    if isinstance(comm_id, str):
+        steering_comms.discard(comm_id)
+
+
 # --------------------------------------------------------------------------- event support
 
 
@@ -98,6 +132,7 @@ class EventDelivery(str, enum.Enum):
     """How clicks on the controls reach a running ``fit``."""
 
     SUBSHELL = "subshell"  # a front end uses subshells: controls act during fit
+    SHELL_THREAD = "shell-thread"  # no subshell id needed: the shell channel's worker
     MAYBE_SUBSHELL = "maybe-subshell"  # the kernel can; the front end not seen doing it yet
     ASYNC = "async"  # a fit_async is being awaited: controls act during fit
     AFTER_CELL = "after-cell"  # clicks wait for the busy cell
@@ -110,6 +145,7 @@ _SENTENCES: dict[EventDelivery, str] = {
         "Stop acts during fit in front ends with kernel subshells (JupyterLab >= 4.4); "
         "elsewhere after this cell: use Interrupt or fit_async."
     ),
+    EventDelivery.SHELL_THREAD: "Stop and patience act during fit.",
     EventDelivery.ASYNC: "Stop and patience act during fit (awaited fit_async).",
     EventDelivery.AFTER_CELL: "Stop acts after this cell: use Interrupt or fit_async.",
     EventDelivery.NO_KERNEL: "Not in a Jupyter kernel: steer the controller from code.",
@@ -130,6 +166,8 @@ class EventSupport:
             control message on one; ``None`` when not (yet) seen.
         sigint: a SIGINT handler can be installed (the caller is the main thread).
         async_fit: a ``fit_async`` is being awaited now.
+        shell_thread: the controls' messages are taken off the shell channel during a
+            plain ``fit`` (ipykernel 7, whatever the front end). Defaults to False.
     """
 
     in_kernel: bool
@@ -139,6 +177,7 @@ class EventSupport:
     frontend_subshells: bool | None
     sigint: bool
     async_fit: bool
+    shell_thread: bool = False
 
     @property
     def delivery(self) -> EventDelivery:
@@ -147,8 +186,12 @@ class EventSupport:
             return EventDelivery.NO_KERNEL
         if self.async_fit:
             return EventDelivery.ASYNC
+        if self.kernel_subshells and self.comm_routing and self.frontend_subshells:
+            return EventDelivery.SUBSHELL
+        if self.shell_thread:
+            return EventDelivery.SHELL_THREAD
         if self.kernel_subshells and self.comm_routing:
-            return EventDelivery.SUBSHELL if self.frontend_subshells else EventDelivery.MAYBE_SUBSHELL
+            return EventDelivery.MAYBE_SUBSHELL
         return EventDelivery.AFTER_CELL
 
     @property
@@ -183,7 +226,8 @@ def event_support() -> EventSupport:
         )
         if compat.frontend_subshells(kernel):
             frontend = True
-    return EventSupport(True, version, subshells, routing, frontend, on_main, async_fit)
+    shell_thread = reconnect_support(kernel) is None
+    return EventSupport(True, version, subshells, routing, frontend, on_main, async_fit, shell_thread)
 
 
 def describe_event_support() -> str:

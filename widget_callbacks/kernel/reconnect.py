@@ -20,8 +20,11 @@ What this does, only while a fit with our callbacks runs on the main thread:
   shell: ``kernel_info_request`` and ``comm_info_request`` without a subshell id;
   ``comm_open`` for target ``jupyter.widget.control`` without a subshell id;
   ``comm_msg``/``comm_close`` on such control comms; ``comm_msg`` whose method is
-  ``request_state`` on a ``jupyter.widget`` comm. Everything else goes to ipykernel's
-  own routing, untouched. No message is modified: the original frames are handed on.
+  ``request_state`` on a ``jupyter.widget`` comm; ``comm_msg``/``comm_close`` without
+  a subshell id on our control widgets' comms (``comms.py``: Stop, the patience
+  slider, pause), so they act during ``fit`` in front ends that send no subshell id
+  (VS Code, JupyterLab < 4.4). Everything else goes to ipykernel's own routing,
+  untouched, in order. No message is modified: the original frames are handed on.
 - the dedicated thread runs an asyncio loop that handles them one at a time in
   arrival order, with the kernel's own handlers (``kernel.shell_handlers``), as
   ``Kernel.dispatch_shell`` does: busy status, handler, idle status, all with the
@@ -72,6 +75,7 @@ from typing import Any
 
 from .._compat import ipykernel as compat
 from .cells import CellEndHook
+from .comms import steering_comms
 from .running import running_kernel
 
 __all__ = ["ReconnectService", "reconnect_service", "reconnect_support", "serve_reconnects_during_fit"]
@@ -371,6 +375,9 @@ class _Router:
             wanted = (
                 comm_id in self.control_comms
                 or target == CONTROL_TARGET
+                # Our controls, from a front end that names no subshell (VS Code, Lab < 4.4);
+                # a comm the kernel no longer has is left to ipykernel, as before.
+                or (untagged and target is not None and comm_id in steering_comms)
                 or (
                     msg_type == "comm_msg"
                     and target == WIDGET_TARGET

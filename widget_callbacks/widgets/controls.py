@@ -26,7 +26,7 @@ from .._compat import ipywidgets as compat
 from ..core.outcome import STOP_BY_HAND, STOP_COMPLETED, status_text
 from ..core.protocol import STATUS_TRAINING, STATUS_WAITING
 from ..core.records import StoppingSnapshot
-from ..kernel.events import event_support, route_comm_to_subshell
+from ..kernel.events import event_support, register_steering_widget, unregister_steering_widget
 from ..kernel.steering import InterruptibleController, enable_steering
 
 __all__ = ["ControlPanel", "status_text"]
@@ -143,7 +143,7 @@ class ControlPanel:
         self.routed = True
         for control in (self.stop_button, self.patience_slider, self.pause_toggle):
             control._wc_lock = self._lock
-            self.routed = route_comm_to_subshell(control) and self.routed
+            self.routed = register_steering_widget(control) and self.routed
         self.stop_button.on_click(self._on_stop)
         self.patience_slider.observe(self._on_patience, names="value")
         self.pause_toggle.observe(self._on_pause, names="value")
@@ -173,6 +173,8 @@ class ControlPanel:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        for control in (self.stop_button, self.patience_slider, self.pause_toggle):
+            unregister_steering_widget(control)
         for w in (self.stop_button, self.patience_slider, self.pause_toggle, self.status, self.widget):
             w.close()
 
