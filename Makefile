@@ -7,9 +7,9 @@ PORT ?= 8888
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install system js python demo test bench screenshot
+.PHONY: install system js python venv-lab42 venv-colab venv-ipykernel6 demo test bench screenshot
 
-install: system python
+install: system python venv-lab42 venv-colab venv-ipykernel6
 
 # Debian packages: Chromium (browser tests, image export) and, if missing, Node.js + npm.
 system:
@@ -26,6 +26,44 @@ js: system
 
 python: js
 	$(PYTHON) -m pip install -e ".[test]"
+
+# JupyterLab 4.2 (no kernel subshells, as VS Code and JupyterLab < 4.4) for the browser
+# tests of the controls without subshells; its kernels are this environment's Python.
+LAB42 := .venvs/lab42
+venv-lab42:
+	@if [ ! -x $(LAB42)/bin/jupyter-lab ] || ! $(LAB42)/bin/python -c "import jupyterlab, sys; import jupyterlab_widgets as w; sys.exit(not (jupyterlab.__version__.startswith('4.2.') and w.__version__ == '3.0.13'))"; then \
+	  $(PYTHON) -m venv $(LAB42) && \
+	  $(LAB42)/bin/python -m pip install -q "jupyterlab==4.2.*" "jupyterlab_widgets==3.0.13" \
+	    "anywidget==$$($(PYTHON) -c 'import anywidget; print(anywidget.__version__)')"; fi
+
+# Colab's runtime (ipykernel 6, no subshells): tests/test_kernel_colab.py runs a kernel
+# here. Exactly these pins (Colab's public list, Aug 2026), our package without deps, pytest.
+# Python 3.13 as Colab when there is one (pyenv's), else $(PYTHON). About 1 min, 1.9 GB.
+COLAB := .venvs/colab
+COLAB_PINS := ipykernel==6.17.1 ipython==7.34.0 ipywidgets==7.7.1 anywidget==0.9.21 \
+  traitlets==5.7.1 jupyter-client==7.4.9 plotly==5.24.1 keras==3.13.2 \
+  $(if $(filter x86_64,$(shell uname -m)),tensorflow-cpu,tensorflow)==2.20.0
+COLAB_PYTHON ?= $(firstword $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) \
+  $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(PYTHON))
+venv-colab: js
+	@freeze="$$($(COLAB)/bin/python -m pip freeze 2>/dev/null | tr 'A-Z_' 'a-z-')"; ok=1; \
+	for pin in $(COLAB_PINS); do grep -qx "$$pin" <<<"$$freeze" || ok=0; done; \
+	$(COLAB)/bin/python -c "import widget_callbacks as w, sys; sys.exit(not w.__file__.startswith('$(CURDIR)/'))" \
+	  2>/dev/null || ok=0; \
+	if [ $$ok = 0 ]; then \
+	  $(COLAB_PYTHON) -m venv $(COLAB) && \
+	  $(COLAB)/bin/python -m pip install -q $(COLAB_PINS) pytest numpy && \
+	  $(COLAB)/bin/python -m pip install -q -e . --no-deps && \
+	  $(COLAB)/bin/python -m pip check; fi
+
+# ipykernel 6.17.1 (Colab's) over this environment's packages (ipywidgets 8), for the
+# browser test in JupyterLab 4.2: JupyterLab 4's widget manager renders no ipywidgets 7
+# models, so the exact Colab pins (.venvs/colab) are tested on the wire.
+IPYKERNEL6 := .venvs/ipykernel6
+venv-ipykernel6: python
+	@if ! $(IPYKERNEL6)/bin/python -c "import ipykernel, sys; sys.exit(ipykernel.__version__ != '6.17.1')" 2>/dev/null; then \
+	  $(PYTHON) -m venv --system-site-packages $(IPYKERNEL6) && \
+	  $(IPYKERNEL6)/bin/python -m pip install -q "ipykernel==6.17.1"; fi
 
 demo: install
 	cd notebooks && $(PYTHON) -m jupyter lab quickstart.ipynb --port=$(PORT) \

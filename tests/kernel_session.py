@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,8 +90,14 @@ class KernelSession:
 
 
 @contextmanager
-def started_kernel(cls: type[Session], prelude: str, prefix: str) -> Iterator[Session]:
-    """A kernel in a new private folder with ``prelude`` run; shut down on exit."""
+def started_kernel(
+    cls: type[Session], prelude: str, prefix: str, python: Path | None = None
+) -> Iterator[Session]:
+    """A kernel in a new private folder with ``prelude`` run; shut down on exit.
+
+    ``python``: the interpreter of another environment (e.g. a venv pinned to Colab's
+    versions) to run the kernel with, through a kernelspec written in that folder.
+    Defaults to None: this environment's ``python3`` kernel."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     env = {
         **os.environ,
@@ -105,8 +112,20 @@ def started_kernel(cls: type[Session], prelude: str, prefix: str) -> Iterator[Se
         "WC_TMP": str(tmp),
         "WC_LOG": str(tmp / "events.jsonl"),
     }
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env, cwd=str(tmp))
+    if python is None:
+        km = KernelManager(kernel_name="python3")
+    else:
+        spec = tmp / "kernels" / "other"
+        spec.mkdir(parents=True)
+        argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        (spec / "kernel.json").write_text(
+            json.dumps({"argv": argv, "display_name": str(python), "language": "python"})
+        )
+        km = KernelManager(
+            kernel_name="other", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")])
+        )
+    with open(tmp / "kernel.stderr", "w") as stderr:
+        km.start_kernel(env=env, cwd=str(tmp), stderr=stderr)
     kc = km.blocking_client()
     kc.start_channels()
     try:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from widget_callbacks._compat import ipykernel, ipywidgets, kaleido, keras
+from widget_callbacks._compat import ipykernel, ipywidgets, kaleido, keras, keras_tuner
 from widget_callbacks.export.images import find_chromium
 
 
-@pytest.mark.parametrize("module", [keras, ipykernel, ipywidgets], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [keras, keras_tuner, ipykernel, ipywidgets], ids=lambda m: m.__name__)
 def test_every_private_name_is_there(module) -> None:
     found = module.probe()
     assert found and all(found.values()), {name: ok for name, ok in found.items() if not ok}

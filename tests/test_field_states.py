@@ -18,7 +18,13 @@ import keras
 import numpy as np
 import pytest
 
-from widget_callbacks import ControlPanel, EarlyStoppingController, LivePlot, LivePlotCallback, TrainingDashboard
+from widget_callbacks import (
+    ControlPanel,
+    EarlyStoppingController,
+    LivePlot,
+    LivePlotCallback,
+    TrainingDashboard,
+)
 
 
 def _classifier() -> tuple[keras.Model, np.ndarray, np.ndarray]:

@@ -9,6 +9,8 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -360,62 +362,205 @@ def test_quickstart_saved_without_widget_state_shows_the_final_plot(tmp_path, mo
     assert sizes["with_static_fallback"] > sizes["without_static_fallback"]
 
 
-@pytest.mark.parametrize(
-    ("formats", "displayed", "warmed"),
-    [
-        ("png", True, True),
-        (True, True, True),
-        ("png", False, False),
-        ("html", True, False),
-        (False, True, False),
-    ],
-)
-def test_a_fit_start_warms_the_image_browser_up_only_for_a_displayed_png(
-    monkeypatch: pytest.MonkeyPatch, formats: object, displayed: bool, warmed: bool
+@pytest.mark.parametrize("formats", ["png", True, "html", False])
+@pytest.mark.parametrize("displayed", [True, False])
+def test_a_fit_start_starts_no_image_browser_and_no_thread(
+    monkeypatch: pytest.MonkeyPatch, formats: object, displayed: bool
 ) -> None:
+    # Was: a displayed PNG copy warmed kaleido's browser up at the fit's start (it
+    # took 0.25-0.57 of the 2 cores during training). Now the views draw the PNG.
+    import threading
+
     calls: list[None] = []
-    monkeypatch.setattr(images.images, "warm_up", lambda: calls.append(None))
+    monkeypatch.setattr(images.images, "render", lambda *a, **k: calls.append(None))
     fallback = static_copy.StaticFallback(formats)
     if displayed:
         fallback._displays["widget-callbacks-test"] = object()
+    before = set(threading.enumerate())
     fallback.fit_started()
-    assert len(calls) == (1 if warmed else 0)
+    assert calls == [] and set(threading.enumerate()) == before
 
 
-def test_the_warm_up_runs_once_per_process_and_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    started = threading.Event()
-    release = threading.Event()
-    runs: list[str] = []
-
-    def slow_warm_up() -> None:
-        runs.append(threading.current_thread().name)
-        started.set()
-        release.wait(10)
-
-    session = images.ImageSession()
-    monkeypatch.setattr(session, "_warm_up_quietly", slow_warm_up)
-    session.warm_up()  # returns at once, the browser starting in its thread
-    assert started.wait(10)
-    session.warm_up()
-    release.set()
-    thread = session._warm_up
-    assert thread is not None
-    thread.join(10)
-    assert runs == ["widget-callbacks-warm-up"]
+FAKE_PNG = PNG_MAGIC + b"a view's image"
 
 
-def test_starting_the_warm_up_never_waits_for_an_export_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A second fit in the same cell can begin while the first warm-up still renders
-    # (holding the export lock): its on_train_begin must not wait for it.
-    import threading
+class ViewedSession:
+    """A plot displayed in a fake kernel shell whose cells run fits. ``requests`` are
+    the PNG requests the kernel sends the views, `answer` answers one as a view does;
+    kaleido is faked (``kaleido`` lists the threads it drew on).
 
-    session = images.ImageSession()
-    monkeypatch.setattr(session, "_warm_up_quietly", lambda: None)
-    with session._server_lock:  # an export is running
-        begin = threading.Thread(target=session.warm_up, daemon=True)
-        begin.start()
-        begin.join(5)
-        assert not begin.is_alive(), "warm_up_images waited for the export lock"
-    assert session._warm_up is not None
+    Args:
+        formats: the plot's ``static_fallback``. Defaults to ``"png"``.
+        front_end: the cells come from a front end that takes input (a view may
+            answer); False is a batch run (nbclient, papermill).
+    """
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, formats: object = "png", front_end: bool = True
+    ) -> None:
+        self.shell = FakeShell()
+        monkeypatch.setattr(cells, "current_shell", lambda: self.shell)
+        monkeypatch.setattr(static_copy, "current_shell", lambda: self.shell)
+        monkeypatch.setattr(static_copy._Views, "answered", False)
+        monkeypatch.setattr(static_copy, "views_may_answer", lambda: front_end or static_copy._Views.answered)
+        self.kaleido: list[str] = []
+
+        def render(figure: object, format: str, **kwargs: object) -> bytes:
+            self.kaleido.append(threading.current_thread().name)
+            return PNG_MAGIC + b"kaleido"
+
+        monkeypatch.setattr(images.images, "render", render)
+        self.plot = LivePlot(static_fallback=formats)
+        self.requests: list[dict] = []
+
+        def send(msg: dict, buffers: object = None) -> None:
+            if msg.get("type") == "static_png_request":
+                self.requests.append(msg)
+
+        monkeypatch.setattr(self.plot, "send", send)
+        self.plot._ipython_display_()  # in a cell: from now on, cells are tracked
+
+    def fit_in_a_cell(self) -> None:
+        """A cell that runs a fit stopped by patience; the controller's last snapshot
+        (restored weights) comes after the plot's ``on_train_end``."""
+        self.shell.events.trigger("pre_run_cell", None)
+        feed(self.plot, end=False)
+        self.plot.end_fit("stopped", STOP_PATIENCE)
+        self.plot.set_stopping(StoppingSnapshot(monitor="val_loss", mode="min", patience=4, wait=4,
+                                                best=0.3, best_epoch=7, last_epoch=12, stopped_epoch=12,
+                                                stop_reason=STOP_PATIENCE, restored_epoch=7))  # fmt: skip
+        self.shell.events.trigger("post_run_cell", None)
+
+    def answer(self, request: dict, png: bytes = FAKE_PNG) -> None:
+        content = {"type": "static_png", "id": request["id"], "png": base64.b64encode(png).decode()}
+        self.plot._on_front_end_msg(self.plot, content, [])
+
+
+def static_copy_timers() -> list[threading.Thread]:
+    """Our timer threads still alive (a cancelled one ends at once: joined briefly)."""
+    timers = [t for t in threading.enumerate() if t.name == "widget-callbacks-static-copy"]
+    for timer in timers:
+        timer.join(1)
+    return [t for t in timers if t.is_alive()]
+
+
+def test_the_cell_end_asks_the_views_for_the_final_figure_and_publishes_their_png(published, monkeypatch):
+    session = ViewedSession(monkeypatch)
+    session.fit_in_a_cell()
+    (request,) = session.requests
+    figure = session.plot.to_figure().to_plotly_json()
+    state = session.plot.state
+    assert request["run"] == state.run
+    assert request["lengths"] == [len(t["x"]) for t in state.traces]
+    assert request["overlays"] == state.overlays() and request["layout"] == state.layout()
+    assert "weights restored from epoch 7" in json.dumps(request["layout"])  # published after end_fit
+    assert (request["width"], request["height"], request["scale"]) == (900, state.layout()["height"], 2)
+    assert len(figure["data"]) == len(request["lengths"]) + len(request["overlays"])
+    assert published.updates == [] and session.kaleido == []
+
+    session.answer(request)
+    ((data, update),) = published.updates
+    assert base64.b64decode(data["image/png"]) == FAKE_PNG
+    assert update["metadata"]["image/png"] == {"width": 900, "height": state.layout()["height"]}
+    assert update["display_id"] == published.displays[0][1]["display_id"]
+    assert session.kaleido == [] and static_copy._Views.answered
+    assert not static_copy_timers()
+    # Displayed again: the same figure keeps the view's PNG, nothing is asked again.
+    session.plot._ipython_display_()
+    assert base64.b64decode(published.displays[-1][0]["image/png"]) == FAKE_PNG
+    assert len(session.requests) == 1
+
+
+def test_html_is_published_at_the_cell_end_and_again_with_the_views_png(published, monkeypatch):
+    session = ViewedSession(monkeypatch, True)
+    session.fit_in_a_cell()
+    ((first, _),) = published.updates
+    assert "text/html" in first and "image/png" not in first and "<img" not in first["text/html"]
+    session.answer(session.requests[0])
+    second = published.updates[-1][0]
+    assert second["image/png"] in second["text/html"]  # the image inside the HTML copy
+    assert session.kaleido == []
+
+
+def test_a_late_or_duplicate_answer_is_ignored(published, monkeypatch):
+    session = ViewedSession(monkeypatch)
+    session.fit_in_a_cell()
+    (first,) = session.requests
+    session.fit_in_a_cell()  # another fit before any answer: a new request replaces it
+    second = session.requests[-1]
+    assert second["id"] != first["id"]
+    session.answer(first, PNG_MAGIC + b"stale")  # late: for a figure no longer the last
+    assert published.updates == []
+    session.answer(second)  # from one view
+    session.answer(second, PNG_MAGIC + b"another view")  # the same request, another view
+    ((data, _),) = published.updates
+    assert base64.b64decode(data["image/png"]) == FAKE_PNG
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        "static_png",
+        [],
+        {"type": "extend"},
+        {"type": "static_png"},
+        {"type": "static_png", "id": "1", "png": base64.b64encode(FAKE_PNG).decode()},
+        {"type": "static_png", "id": True, "png": base64.b64encode(FAKE_PNG).decode()},
+        {"type": "static_png", "id": 1, "png": None},
+        {"type": "static_png", "id": 1, "png": "not base64!"},
+        {"type": "static_png", "id": 1, "png": base64.b64encode(b"GIF89a").decode()},
+        {"type": "static_png", "id": 99, "png": base64.b64encode(FAKE_PNG).decode()},
+    ],
+)
+def test_a_malformed_answer_is_ignored_quietly(published, monkeypatch, content):
+    session = ViewedSession(monkeypatch)
+    session.fit_in_a_cell()
+    assert session.requests[0]["id"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        session.plot._on_front_end_msg(session.plot, content, [])
+    assert published.updates == []
+    session.answer(session.requests[0])  # the real answer still counts
+    assert len(published.updates) == 1
+
+
+def test_an_answer_from_another_thread_is_published(published, monkeypatch):
+    session = ViewedSession(monkeypatch)
+    session.fit_in_a_cell()
+    worker = threading.Thread(target=session.answer, args=(session.requests[0],))
+    worker.start()
+    worker.join(10)
+    assert len(published.updates) == 1
+
+
+def test_without_an_answer_kaleido_draws_it_once_after_the_timeout_not_in_a_cell(published, monkeypatch):
+    monkeypatch.setattr(static_copy, "ANSWER_TIMEOUT", 0.2)
+    session = ViewedSession(monkeypatch)
+    session.fit_in_a_cell()
+    assert session.kaleido == []
+    session.shell.events.trigger("pre_run_cell", None)  # the next cell starts at once
+    time.sleep(0.5)
+    assert session.kaleido == [] and published.updates == [], "the timer stops while a cell runs"
+    assert not static_copy_timers()
+    session.shell.events.trigger("post_run_cell", None)
+    deadline = time.monotonic() + 10
+    while not published.updates and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ((data, _),) = published.updates
+    assert base64.b64decode(data["image/png"]) == PNG_MAGIC + b"kaleido"
+    assert session.kaleido == ["widget-callbacks-static-copy"]
+    session.answer(session.requests[0])  # too late: kaleido's copy stays
+    time.sleep(0.3)
+    assert len(published.updates) == 1 and session.kaleido == ["widget-callbacks-static-copy"]
+
+
+def test_a_batch_run_without_a_front_end_gets_kaleidos_png_when_the_cell_ends(published, monkeypatch):
+    # nbclient and papermill send allow_stdin=False: no view will answer, and the saved
+    # notebook must have the PNG when the cell ends.
+    session = ViewedSession(monkeypatch, front_end=False)
+    session.fit_in_a_cell()
+    assert session.requests == []
+    ((data, _),) = published.updates
+    assert base64.b64decode(data["image/png"]) == PNG_MAGIC + b"kaleido"
+    assert session.kaleido == [threading.main_thread().name]

@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -125,6 +124,9 @@ def test_event_support_outside_a_kernel() -> None:
     assert "Not in a Jupyter kernel" in _events.describe_event_support()
 
 
+_IPYKERNEL_6 = {"ipykernel_version": "6.17.1", "kernel_subshells": False, "comm_routing": False}
+
+
 @pytest.mark.parametrize(
     ("fields", "delivery", "words"),
     [
@@ -136,6 +138,12 @@ def test_event_support_outside_a_kernel() -> None:
         # ipykernel 7 without a subshell id from the front end (VS Code, JupyterLab < 4.4)
         ({"shell_thread": True}, EventDelivery.SHELL_THREAD, "act during fit."),
         ({"shell_thread": True, "frontend_subshells": True}, EventDelivery.SUBSHELL, "kernel subshell"),
+        # ipykernel 6 (Colab): no subshells, the batch hook handles the controls' clicks
+        ({**_IPYKERNEL_6, "between_batches": True}, EventDelivery.BETWEEN_BATCHES, "(between batches)."),
+        ({**_IPYKERNEL_6, "between_batches": True, "async_fit": True}, EventDelivery.ASYNC, "fit_async"),
+        # ipykernel 6 where the batch hook cannot (a private name gone): the after-cell sentence
+        (_IPYKERNEL_6, EventDelivery.AFTER_CELL, "Stop acts after this cell: use Interrupt or fit_async."),
+        ({"in_kernel": False, "between_batches": True}, EventDelivery.NO_KERNEL, "Not in a Jupyter kernel"),
     ],
 )
 def test_event_support_sentences(fields: dict[str, Any], delivery: EventDelivery, words: str) -> None:

@@ -37,6 +37,11 @@
  *   Python trait was updated in place (no sync), so the front end sets its
  *   `progress` from the message (locally, never saved back).
  *
+ * - `{type: MSG_STATIC_PNG_REQUEST, id, run, lengths, layout, overlays, width,
+ *   height, scale}`: once per ended fit, after the cell: answer with a PNG of the
+ *   figure the kernel has (see ./static_png.js); the answer goes to the kernel
+ *   as `{type: MSG_STATIC_PNG, id, png}`.
+ *
  * Numbers in traces are finite or null (a gap).
  *
  * @typedef {{decimate?: boolean} & Record<string, unknown>} TraceMeta
@@ -68,6 +73,12 @@ export const TRAITS = Object.freeze({ ...PROTOCOL.traits });
 
 /** `type` of the `extend` message. */
 export const MSG_EXTEND = PROTOCOL.messages.extend;
+
+/** `type` of the kernel's request for a PNG of the final figure (./static_png.js). */
+export const MSG_STATIC_PNG_REQUEST = PROTOCOL.messages.static_png_request;
+
+/** `type` of the front end's answer to it: `{type, id, png}` (base64). */
+export const MSG_STATIC_PNG = PROTOCOL.messages.static_png;
 
 /** Values of `progress.status`, in the order of the run. */
 export const STATUSES = Object.freeze([...PROTOCOL.statuses]);

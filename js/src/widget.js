@@ -9,6 +9,7 @@ import { Plotly, createPlot, frameScheduler } from "./plot.js";
 import { createProgress } from "./progress.js";
 import { MSG_EXTEND, STATUS_FAILED, STATUS_FINISHED, STATUS_STOPPED, STATUS_TRAINING, TRAITS } from "./protocol.js";
 import { CATCH_UP_MS, FULL, LAYOUT, MAX_APPENDED, MAX_STALE_MS, NONE, RedrawPlan } from "./redraw.js";
+import { answerStaticPng } from "./static_png.js";
 import {
   applyExtend,
   axisWidths,
@@ -50,7 +51,8 @@ const isExtend = (msg) => !!msg && typeof msg === "object" && /** @type {{type?:
 export default {
   /**
    * Once per model, before any view: keep the model's traces current even
-   * while no view is displayed, so a view created later starts complete.
+   * while no view is displayed, so a view created later starts complete; and
+   * answer the kernel's requests for the static copy's PNG (./static_png.js).
    * @param {{model: Model}} ctx
    */
   initialize({ model }) {
@@ -63,7 +65,12 @@ export default {
       if (progress) model.set(TRAITS.progress, progress);
     };
     model.on("msg:custom", onMsg);
-    return () => model.off("msg:custom", onMsg);
+    // After onMsg: a PNG request waits for the points of the extends before it.
+    const stopAnswering = answerStaticPng(/** @type {any} */ (model), Plotly);
+    return () => {
+      model.off("msg:custom", onMsg);
+      stopAnswering();
+    };
   },
 
   /**

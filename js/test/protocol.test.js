@@ -11,6 +11,8 @@ test("protocol.js exports exactly the protocol's constants", () => {
   assert.deepEqual(Object.keys(protocol).sort(), [
     "DEFAULT_HEIGHT",
     "MSG_EXTEND",
+    "MSG_STATIC_PNG",
+    "MSG_STATIC_PNG_REQUEST",
     "PLOT_CONFIG",
     "PROGRESS_KEYS",
     "STATUSES",
@@ -30,6 +32,8 @@ test("trait names, message type, statuses and progress keys come from the JSON",
   }
   assert.ok(Object.isFrozen(protocol.TRAITS));
   assert.equal(protocol.MSG_EXTEND, json.messages.extend);
+  assert.equal(protocol.MSG_STATIC_PNG_REQUEST, json.messages.static_png_request);
+  assert.equal(protocol.MSG_STATIC_PNG, json.messages.static_png);
   assert.deepEqual(protocol.STATUSES, json.statuses);
   assert.deepEqual(
     [protocol.STATUS_WAITING, protocol.STATUS_TRAINING, protocol.STATUS_FINISHED, protocol.STATUS_STOPPED, protocol.STATUS_FAILED],

@@ -187,11 +187,15 @@ class JupyterServer:
     ``base_dir`` is a private temporary folder: HOME, the Jupyter/IPython/Keras
     folders and ``root`` (the server's root_dir, where tests put notebooks) live in
     it. The repository root is put first on the kernel's PYTHONPATH, so notebooks
-    import the working tree's ``widget_callbacks``.
+    import the working tree's ``widget_callbacks``. ``python`` runs the server (e.g.
+    the JupyterLab 4.2 venv's); ``kernel_python`` runs the ``python3`` kernel, written
+    as a kernelspec in the server's data folder when it is not the server's own.
     """
 
     kind: str
     base_dir: Path
+    python: str = sys.executable
+    kernel_python: str = sys.executable
     port: int = 0
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -227,6 +231,8 @@ class JupyterServer:
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
         )
         env.pop("JUPYTER_PATH", None)
+        # A server in a venv prefers the venv's kernelspecs; ours (kernel_python) is the user's.
+        env["JUPYTER_PREFER_ENV_PATH"] = "0"
         env.pop("JUPYTERLAB_SETTINGS_DIR", None)
         env.pop("JUPYTERLAB_WORKSPACES_DIR", None)
         return env
@@ -243,11 +249,10 @@ class JupyterServer:
             "--ServerApp.port_retries=0",
         ]
         if self.kind == "lab":
-            return [
-                sys.executable,
+            return [  # `-m jupyterlab`, not `-m jupyter lab`: the latter finds jupyter-lab on PATH
+                self.python,
                 "-m",
-                "jupyter",
-                "lab",
+                "jupyterlab",
                 *common,
                 "--LabApp.expose_app_in_browser=True",
                 "--LabApp.news_url=None",
@@ -255,9 +260,8 @@ class JupyterServer:
             ]
         if self.kind == "notebook":
             return [
-                sys.executable,
+                self.python,
                 "-m",
-                "jupyter",
                 "notebook",
                 *common,
                 "--JupyterNotebookApp.expose_app_in_browser=True",
@@ -269,13 +273,21 @@ class JupyterServer:
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
         # No "get notified about Jupyter news?" toast over the outputs; nothing else
         # differs from a fresh user's settings.
+        if self.kernel_python != self.python:
+            spec = Path(self.env()["JUPYTER_DATA_DIR"]) / "kernels" / "python3"
+            spec.mkdir(parents=True, exist_ok=True)
+            argv = [self.kernel_python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            (spec / "kernel.json").write_text(
+                json.dumps({"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python"})
+            )
         settings = Path(self.env()["JUPYTER_CONFIG_DIR"]) / "lab/user-settings/@jupyterlab/apputils-extension"
         settings.mkdir(parents=True, exist_ok=True)
         (settings / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.log_path = ARTIFACTS / f"jupyter-{self.kind}.log"
+        venv = "" if self.python == sys.executable else f"-{Path(self.python).parents[1].name}"
+        self.log_path = ARTIFACTS / f"jupyter-{self.kind}{venv}.log"
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probe and bind
             self.port = free_port()

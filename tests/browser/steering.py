@@ -13,7 +13,8 @@ Test-only instruments defined by :data:`SETUP` (they only *observe* the product)
   every epoch end (``NAME-epoch``), keeps ``model.get_weights()`` of every epoch end
   (so the test can compare what was restored with the weights of the epoch the
   controller calls best), records batch end times, and can *hold* ``fit`` at the
-  end of an epoch or after a batch until the test writes a flag file.
+  end of an epoch or after a batch until the test writes a flag file (on ipykernel 6
+  the hold runs the batch hook's polling of our controls' clicks, as batches would).
 - ``watch(dashboard, name)``: reports when the kernel handled a Stop click
   (``NAME-click``) or a patience change (``NAME-patience``), with the thread, and
   when the controller's listeners (plot and panel first, then this one) got a stop
@@ -79,13 +80,19 @@ def make_model(learning_rate=1e-2, seed=0):
 x, y = make_data()                      # 1200 training samples: 150 batches of 8 an epoch
 x_small, y_small = make_data(400, seed=1)
 
+from widget_callbacks.kernel.polling import shell_polling as _polling
+
 def _hold(report, flag, **data):
+    # A hold stands for training time: on ipykernel 6, where our controls' clicks are
+    # handled between batches (no batch runs while held), the hold lets the batch
+    # hook's polling run as batches would; on ipykernel 7 that polling is off.
     _report(report, **data)
     deadline = time.time() + 600
     while not os.path.exists(flag):
         if time.time() > deadline:
             raise RuntimeError(f"the test never wrote {flag}")
         time.sleep(0.02)
+        _polling().poll()
 
 def _plain(value):
     if isinstance(value, dict):

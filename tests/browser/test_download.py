@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .jupyter import ARTIFACTS, REPORT_CELL, NotebookPage, read_notebook, wait_for_report
+from .jupyter import ARTIFACTS, REPORT_CELL, NotebookPage, read_notebook, wait_for_report, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -91,14 +91,20 @@ def test_png_button_downloads_the_plot_as_drawn(jupyter_lab, lab, page):
     assert {"loss", "val_loss", "checkpoint", "epoch"} <= texts, texts
 
 
+def _saved_static_copy(nb):
+    nb.save()
+    saved = read_notebook(nb.path)
+    (output,) = [o for o in saved["cells"][C_PLOT]["outputs"] if WIDGET_VIEW in o.get("data", {})]
+    return output if "image/png" in output["data"] else None
+
+
 def test_lab_keeps_the_widget_and_saves_the_static_copy(jupyter_lab, lab):
     nb, fed = _run(jupyter_lab, lab, "static.ipynb", True)
     # The update that added the static mimetypes re-rendered the output: still the widget.
     nb.wait_selector(C_PLOT, ".wc-download button")
     assert nb.count_in_cell(C_PLOT, ".widget-callbacks-static") == 0
-    nb.save()
-    saved = read_notebook(nb.path)
-    (output,) = [o for o in saved["cells"][C_PLOT]["outputs"] if WIDGET_VIEW in o.get("data", {})]
+    # The page draws the PNG when the cell has ended: saved once it is in the output.
+    output = wait_until(lambda: _saved_static_copy(nb), "image/png in the saved output", timeout=60, page=nb)
     assert output["output_type"] == "display_data"
     html = output["data"]["text/html"]
     html = "".join(html) if isinstance(html, list) else html  # nbformat splits text lines

@@ -79,6 +79,11 @@ HOLD_EPOCH = 3
 HOLD_BATCH = (HOLD_EPOCH + 1, 5)
 NEW_PATIENCE = 2
 OLD_PATIENCE = 50
+#: Patience lowered to 2 when wait is already 2 (best epoch 1, end of epoch 3): Keras
+#: stops at the next epoch that does not improve, so the band runs from the best
+#: epoch to HOLD_EPOCH + 1 (it used to be drawn NEW_PATIENCE wide, saying "0 epochs
+#: left", which is not where Keras stops).
+STOP_EPOCH = HOLD_EPOCH + 1
 #: How long the band may take to show a new patience in the page (a kernel ->
 #: page trait update takes well under a second here).
 BAND_REDRAW_S = 10.0
@@ -297,8 +302,8 @@ def plateau(lab_session: NotebookPage) -> PlateauRun:
             run.during = wait_plot(
                 nb,
                 sc.display,
-                lambda s: _band_width(s) == NEW_PATIENCE,
-                f"the band to be redrawn {NEW_PATIENCE} epochs wide while fit runs",
+                lambda s: _band_width(s) == STOP_EPOCH - 1,
+                f"the band to be redrawn to end at epoch {STOP_EPOCH} while fit runs",
                 timeout=BAND_REDRAW_S,
             )
         except HarnessTimeout:
@@ -322,11 +327,18 @@ def plateau(lab_session: NotebookPage) -> PlateauRun:
 
 
 def test_patience_slider_reaches_kernel_and_stops_training(plateau: PlateauRun):
+    check_slider_run(plateau, off_main_thread=True)
+
+
+def check_slider_run(plateau: PlateauRun, *, off_main_thread: bool) -> None:
+    """Scenario 2's checks. ``off_main_thread``: a thread other than the busy main one
+    took the value (a subshell, the shell channel's worker); else the main thread did,
+    from the batch hook (ipykernel 6)."""
     p, r = plateau.patience, plateau.report
     # The value reached the kernel during the busy cell: fit was running (held at
-    # the end of epoch HOLD_EPOCH) and a thread other than the busy main one took it.
+    # the end of epoch HOLD_EPOCH).
     assert p["running"] is True and p["last_epoch"] == HOLD_EPOCH, p
-    assert p["thread"] != "MainThread", p
+    assert (p["thread"] != "MainThread") is off_main_thread, p
     assert p["patience"] == NEW_PATIENCE, p
     assert p["time"] - plateau.moved_at < 5.0, "the kernel took more than 5 s to get the value"
 
@@ -341,9 +353,9 @@ def test_patience_slider_reaches_kernel_and_stops_training(plateau: PlateauRun):
     assert r["restored_equals_best"] and snap["restored_epoch"] == 1, snap
     assert r["disabled"] == ALL_DISABLED, r["disabled"]
 
-    # After the run: the band from the best epoch, NEW_PATIENCE wide, drawn.
+    # After the run: the band from the best epoch to the stop, drawn.
     after = plateau.after
-    assert _band_width(after) == NEW_PATIENCE, after["shapes"]
+    assert _band_width(after) == STOP_EPOCH - 1, after["shapes"]
     assert sum(after["shapePaths"].values()) >= len(after["shapes"]), after["shapePaths"]
     assert f"stopped at epoch {HOLD_EPOCH + 1}: patience exhausted" in annotation_lines(after), after[
         "annotations"
@@ -356,11 +368,12 @@ def test_patience_band_redraws_while_fit_runs(plateau: PlateauRun):
     assert plateau.during is not None, (
         f"while fit was held after batch {HOLD_BATCH[1]} of epoch {HOLD_BATCH[0]} "
         f"(patience {NEW_PATIENCE} in the kernel since the end of epoch {HOLD_EPOCH}), the band "
-        f"was still {_band_width(plateau.during_last)} epochs wide after {BAND_REDRAW_S:.0f} s; "
+        f"was {_band_width(plateau.during_last)} epochs wide, not ending at epoch {STOP_EPOCH}, "
+        f"after {BAND_REDRAW_S:.0f} s; "
         f"annotations: {plateau.during_last.get('annotations')}"
     )
-    # wait is HOLD_EPOCH - 1 = 2 until the next epoch end: no epoch left.
-    assert "0 epochs left" in annotation_lines(plateau.during), plateau.during["annotations"]
+    # wait is HOLD_EPOCH - 1 = 2 >= patience: the next epoch is the last one.
+    assert "1 epoch left" in annotation_lines(plateau.during), plateau.during["annotations"]
 
 
 # --------------------------------------------------------------------------- 3. interrupt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,6 +52,21 @@ def checkpoint_file_path(checkpoint: Any, epoch: int, batch: int | None, logs: A
     if batch is None or "batch" in logs:
         return filepath.format(epoch=epoch + 1, **logs)
     return filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+
+
+@functools.cache
+def early_stopping_resets_best() -> bool:
+    """Whether ``EarlyStopping.on_train_begin`` forgets ``best`` (Keras >= 3.15.0; 3.13
+    keeps it across ``fit`` calls), seen by calling it once on a stock instance."""
+    import keras
+
+    stock = keras.callbacks.EarlyStopping()
+    stock.best = 1.0
+    try:
+        stock.on_train_begin()
+    except Exception:
+        return True
+    return stock.best is None
 
 
 def probe() -> dict[str, bool]:

@@ -21,6 +21,7 @@ from .._compat import keras as compat
 from ..core.checkpoints import CheckpointLog
 from ..core.listeners import Listeners
 from ..core.records import CheckpointRecord
+from .logs import to_float
 
 __all__ = ["CheckpointWatcher"]
 
@@ -66,11 +67,20 @@ class _Hook:
         return (_plain_method, (self._checkpoint, self._name))
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+def _logged_value(monitor: str | None, logs: Mapping[str, Any]) -> tuple[str | None, float | None]:
+    """The metric and value a checkpoint's marker is drawn at, from the logs of the
+    moment it was written: the monitored one when logged, else its training
+    counterpart (``"loss"`` for ``"val_loss"``: batch logs and fits without
+    validation have no ``val_*``), else ``"loss"``. ``(None, None)`` when none is."""
+    names = [monitor] if monitor else []
+    if monitor and monitor.startswith("val_"):
+        names.append(monitor[len("val_") :])
+    names.append("loss")
+    for name in names:
+        value = to_float(logs.get(name))  # size-1 arrays too (F1Score)
+        if value is not None:
+            return name, value
+    return None, None
 
 
 class CheckpointWatcher:
@@ -269,14 +279,16 @@ class CheckpointWatcher:
 
     def _record(self, epoch: int, batch: int | None, path: str, logs: Mapping[str, Any]) -> None:
         monitor = getattr(self._checkpoint, "monitor", None)
-        value = _number(logs.get(monitor)) if isinstance(monitor, str) else None
+        monitor = monitor if isinstance(monitor, str) else None
+        value_metric, value = _logged_value(monitor, logs)
         record = self._log.add(
             CheckpointRecord(
                 epoch=epoch + 1,
                 path=path,
                 batch=None if batch is None else batch + 1,
                 value=value,
-                monitor=monitor if isinstance(monitor, str) else None,
+                monitor=monitor,
+                value_metric=value_metric,
             )
         )
         self._listeners.notify(record)

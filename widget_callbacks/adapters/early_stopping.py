@@ -14,8 +14,10 @@ act on it on the main thread.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,10 +36,12 @@ from ..core.outcome import (
     STOP_NON_FINITE,
     STOP_OTHER_CALLBACK,
     STOP_PATIENCE,
+    describe_exception,
 )
 from ..core.records import StoppingSnapshot
 from ..core.stopping import StoppingRule
-from ..kernel.cells import current_shell
+from ..kernel.cells import CellEndHook, current_shell
+from ..kernel.polling import poll_shell, shell_polling
 from ..kernel.reconnect import reconnect_service
 from ..kernel.steering import enable_steering
 
@@ -46,6 +50,8 @@ _print_msg = compat.print_msg()  # Keras prints its callback messages with this
 __all__ = ["EarlyStoppingController"]
 
 Listener = Callable[[StoppingSnapshot], None]
+
+_COPIES_LOCK = threading.Lock()  # the writers of ``_live_copies`` (training threads)
 
 
 def compiled_metric_direction(model: Any, monitor: str) -> Direction | None:
@@ -118,6 +124,21 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             of training, whoever stopped it. Defaults to ``False``.
         start_from_epoch: number of epochs to wait before starting to monitor
             improvement. Defaults to ``0``.
+        graceful_interrupt: in IPython, make the notebook's Interrupt (SIGINT on
+            the main thread) a graceful stop while this controller's ``fit`` runs;
+            a second Interrupt raises ``KeyboardInterrupt``. When False, Interrupt
+            raises ``KeyboardInterrupt`` at once, as without this callback (a
+            ``fit`` that raised is still reported). Defaults to True.
+
+    Raises:
+        TypeError: ``graceful_interrupt`` is not a bool.
+
+    Copies: a deep copy (Keras Tuner deep-copies the callbacks for each trial)
+    shares this controller's listeners (its plot and panel get the copy's
+    snapshots), and while the copy's ``fit`` runs, ``stop``, ``patience``,
+    ``paused``, ``running`` and ``snapshot`` of this controller act on it. A
+    pickled controller keeps its settings and state, not its listeners nor
+    that link.
 
     Example:
 
@@ -145,7 +166,14 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         baseline: float | None = None,
         restore_best_weights: bool = False,
         start_from_epoch: int = 0,
+        *,
+        graceful_interrupt: bool = True,
     ) -> None:
+        if not isinstance(graceful_interrupt, bool):
+            raise TypeError(
+                "graceful_interrupt must be a bool. Received: "
+                f"graceful_interrupt={graceful_interrupt!r} of type {type(graceful_interrupt).__name__}"
+            )
         if mode not in ("auto", "min", "max"):
             warnings.warn(
                 f"{self.__class__.__name__} mode '{mode}' is unknown, fallback to auto mode.",
@@ -165,6 +193,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._listeners: Listeners[StoppingSnapshot] = Listeners(type(self).__name__)
         self._stop_request: str | None = None  # assigned from any thread
         self._republish = False  # patience/pause changed from any thread during a run
+        self._polls = False  # ipykernel 6: the batch hook handles the controls' clicks
         self._running = False
         self._epoch: int | None = None
         self._hand_stop: tuple[str, int, int | None] | None = None  # reason, epoch, batch
@@ -172,6 +201,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._last_loss_non_finite = False
         self._available: tuple[str, ...] = ()  # the logs' names when the monitor is missing
         self.failure_message: str | None = None
+        self.graceful_interrupt = graceful_interrupt
+        self._origin: EarlyStoppingController | None = None  # what this is a deep copy of
+        self._live_copies: tuple[EarlyStoppingController, ...] = ()  # its copies in a fit now
 
     # -- Keras's attributes, backed by the rule -----------------------------
 
@@ -219,6 +251,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def patience(self, value: int) -> None:
         self._rule.patience = value
         self._settings_changed()
+        for clone in self._live_copies:
+            clone.patience = value
 
     @property
     def paused(self) -> bool:
@@ -229,21 +263,23 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def paused(self, value: bool) -> None:
         self._rule.paused = value
         self._settings_changed()
+        for clone in self._live_copies:
+            clone.paused = value
 
     def _settings_changed(self) -> None:
         # Listeners (the plot's band, "k epochs left") hear of it at once: after the
         # current batch on the training thread during a run, else right here.
         if self._running:
             self._republish = True
-        else:
+        elif not self._live_copies:  # else the running copy publishes its snapshot
             self._publish()
 
     # -- steering (any thread, signal handlers) -------------------------------
 
     @property
     def running(self) -> bool:
-        """Whether a ``fit`` using this callback is running."""
-        return self._running
+        """Whether a ``fit`` using this callback (or a deep copy of it) is running."""
+        return self._running or any(clone._running for clone in self._live_copies)
 
     def set_patience(self, n: int) -> None:
         """Sets ``patience``; the next epoch-end decision uses it.
@@ -269,6 +305,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             )
         if not reason:
             raise ValueError("reason must be a non-empty str. Received: reason=''")
+        for clone in self._live_copies:
+            clone.stop(reason)
         if self._running and self._stop_request is None and self._hand_stop is None:
             self._stop_request = reason
 
@@ -286,9 +324,14 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         Args:
             message: what failed, kept in ``failure_message``.
         """
+        for clone in self._live_copies:
+            self.failure_message = str(message)  # what the original's panel reads
+            clone.mark_failed(message)
         if not self._running:
             return
         self._running = False
+        self._leave_origin()
+        self._cell_end_unregister()
         self._stop_request = None
         self.failure_message = str(message)
         last = self._epoch if self._epoch is not None else self._rule.last_epoch
@@ -317,6 +360,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
 
     def snapshot(self) -> StoppingSnapshot:
         """The current state, 1-based epochs; see `StoppingSnapshot`."""
+        live = self._live_copies
+        if live and not self._running:
+            return live[-1].snapshot()  # a deep copy's fit is running (a tuner's trial)
         snapshot = self._rule.snapshot()
         if self._available:
             snapshot = dataclasses.replace(snapshot, available=self._available)
@@ -366,8 +412,11 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if current_shell() is not None:
-            enable_steering(self)  # graceful Interrupt; a fit that raises is reported
-        self._rule.reset()
+            if self.graceful_interrupt:  # graceful Interrupt; a fit that raises is reported
+                enable_steering(self._origin if self._origin is not None else self)
+            else:  # only the report of a fit that raised
+                self.__dict__.setdefault("_cell_end", CellEndHook(self._after_cell)).register()
+        self._rule.reset(keep_best=not compat.early_stopping_resets_best())  # as the Keras installed
         self.best_weights = None
         self._stop_request = None
         self._hand_stop = None
@@ -376,16 +425,21 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._last_loss_non_finite = False
         self._available = ()
         self.failure_message = None
+        self._join_origin()
         self._running = True
         # The controls' clicks are taken off the busy main shell during a plain fit,
         # also from front ends that send no subshell id (VS Code, JupyterLab < 4.4).
         reconnect_service().begin(self)
+        # ipykernel 6 (Colab) has no shell channel thread: the batch hook handles them.
+        self._polls = shell_polling().begin(self)
         self._publish()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self._polls:  # ipykernel 6: a time check; every 0.1 s the controls' clicks
+            poll_shell()
         if self._stop_request is not None:
             self._apply_stop(batch + 1)
         if self._republish:
@@ -437,7 +491,12 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         }
         self._stop_request = None
         self._running = False
+        self._leave_origin()
+        self._cell_end_unregister()
         reconnect_service().end(self)  # (the end of the cell also ends it if fit raised)
+        if self._polls:
+            self._polls = False
+            shell_polling().end(self)
         self._publish()
 
     # -- internals -------------------------------------------------------------
@@ -470,14 +529,66 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             self._listeners.notify(self.snapshot())
 
     def __getstate__(self) -> dict[str, Any]:
-        """Copies (``copy.deepcopy``, pickling) keep the configuration and state,
-        not the listeners: those belong to the original's displays."""
+        """A pickled controller keeps the configuration and state, not the listeners
+        (those belong to the original's displays) nor its link to copies."""
         state = self.__dict__.copy()
         state.pop("_controls", None)  # widgets belong to the original's displays
+        state.pop("_cell_end", None)  # a hook of the running cell
+        state["_origin"], state["_live_copies"] = None, ()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("graceful_interrupt", True)
+        state.setdefault("_origin", None)
+        state.setdefault("_live_copies", ())
         self.__dict__.update(state)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> EarlyStoppingController:
+        """A copy with this controller's configuration and state (deep-copied), that
+        shares its listeners and is steered through it while its ``fit`` runs (see the
+        class docstring): Keras Tuner deep-copies the callbacks for each trial."""
+        state = self.__getstate__()
+        listeners = state.pop("_listeners")
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__setstate__(copy.deepcopy(state, memo))
+        clone._listeners = listeners
+        clone._origin = self._origin if self._origin is not None else self
+        return clone
+
+    def _join_origin(self) -> None:
+        """A deep copy begins a fit: the original steers it until it ends."""
+        origin = self._origin
+        if origin is None:
+            return
+        self._rule.patience, self._rule.paused = origin.patience, origin.paused  # set since the copy
+        origin.failure_message = None
+        with _COPIES_LOCK:
+            origin._live_copies = (*origin._live_copies, self)
+
+    def _leave_origin(self) -> None:
+        origin = self._origin
+        if origin is None:
+            return
+        with _COPIES_LOCK:
+            origin._live_copies = tuple(c for c in origin._live_copies if c is not self)
+
+    def _after_cell(self, result: Any) -> None:
+        """With ``graceful_interrupt=False``: the cell that ran ``fit`` ended without
+        ``on_train_end`` (``fit`` raised). Cells ending on other threads are ignored."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._cell_end_unregister()
+        if self._running:
+            error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+            self.mark_failed(
+                describe_exception(error) if error is not None else "fit ended without on_train_end"
+            )
+
+    def _cell_end_unregister(self) -> None:
+        hook = self.__dict__.get("_cell_end")
+        if hook is not None:
+            hook.unregister()
 
     @property
     def controls(self) -> Any:

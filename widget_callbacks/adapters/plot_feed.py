@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import keras
 
+from .._compat.keras_tuner import current_trial_id
 from ..core.figure import PlotState
 from ..core.outcome import describe_exception, final_status
 from ..core.progress import Throttle
@@ -37,7 +38,7 @@ class PlotFeed(Protocol):
     @property
     def status(self) -> str: ...
 
-    def begin_fit(self, epochs: int | None, batches: int | None) -> None: ...
+    def begin_fit(self, epochs: int | None, batches: int | None, *, label: str = "") -> None: ...
 
     def begin_epoch(self, epoch: int) -> None: ...
 
@@ -78,13 +79,34 @@ class PlotFeedCallback(keras.callbacks.Callback):
         self.plot = plot
         self._throttle = Throttle(1.0 / plot.batch_updates_per_second)
         self._cell_end = CellEndHook(self._after_cell)
+        self._origin: PlotFeedCallback | None = None  # the callback this is a deep copy of
+        self._copies = 0  # deep copies made of this callback
+        self.run_label = ""  # shown with the progress of each fit ("trial 01" in a tuner)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PlotFeedCallback:
+        """A copy that feeds the same plot, with fresh per-fit state.
+
+        Keras Tuner deep-copies the callbacks for each trial: each trial's ``fit``
+        starts a new run of the same plot, labelled ``"trial <trial_id>"`` (the id of
+        its folder, ``trial_01``); a copy made outside a search is ``"copy <n>"``.
+        Other attributes of a subclass are shared with the original (shallow).
+        """
+        origin = self._origin if self._origin is not None else self
+        origin._copies += 1
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        PlotFeedCallback.__init__(clone, self.plot)  # params, model, throttle, cell hook
+        clone._origin = origin
+        trial = current_trial_id()
+        clone.run_label = f"trial {trial}" if trial is not None else f"copy {origin._copies}"
+        return clone
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         reconnect_service().begin(self)  # a page reloaded mid-fit gets the plot back
         self._cell_end.register()  # a fit that raises never reaches on_train_end
         params = self.params or {}
         self._throttle.reset()
-        self.plot.begin_fit(params.get("epochs"), params.get("steps"))
+        self.plot.begin_fit(params.get("epochs"), params.get("steps"), label=self.run_label)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.plot.begin_epoch(epoch + 1)
@@ -100,7 +122,7 @@ class PlotFeedCallback(keras.callbacks.Callback):
         # The stop reason, if a controller is attached, comes with its snapshot.
         stopped = bool(getattr(self.model, "stop_training", False))
         self._cell_end.unregister()
-        self.plot.end_fit(final_status(self.plot.state.stopping, stopped))
+        self.plot.end_fit(final_status(self.plot.state.stopping, stopped), self.run_label)
         reconnect_service().end(self)  # (the end of the cell also ends it if fit raised)
 
     def _after_cell(self, result: Any) -> None:

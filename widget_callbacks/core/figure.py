@@ -1,7 +1,7 @@
 """The plot's content as plotly figure data: one code path for the live view and export.
 
 (Over 300 lines: the trace styles of the four trace kinds are one table-like method;
-the rest is PlotState's appending and loading.)
+the rest is PlotState's appending and loading, and the partial-epoch overlay.)
 
 `PlotState` keeps the traces of the current run and grows them in place. Each change
 returns an `Update`: the points appended (sent to the front end as an ``extend``
@@ -45,13 +45,17 @@ def batch_x(epoch: int, batch: int, batches_per_epoch: int | None) -> float:
     """Where batch ``batch`` of ``epoch`` (both 1-based) is drawn on the epoch axis.
 
     The last batch of epoch 3 of 10 batches is at 3.0, its first at 2.1. Without a
-    known number of batches per epoch, the point is drawn at the epoch's end.
+    known number of batches per epoch, the point is drawn at the epoch's end. A batch
+    past the epoch's end (Keras 3.15 numbers the last, partial execution of
+    ``steps_per_execution`` as if it were whole) is drawn at the epoch's end: a batch
+    point stays inside its epoch, ``(epoch - 1, epoch]``.
 
-    >>> batch_x(3, 1, 10), batch_x(3, 10, 10), batch_x(3, 7, None)
-    (2.1, 3.0, 3.0)
+    >>> batch_x(3, 1, 10), batch_x(3, 10, 10), batch_x(3, 7, None), batch_x(3, 12, 10)
+    (2.1, 3.0, 3.0, 3.0)
     """
     if not batches_per_epoch:
         return float(epoch)
+    batch = min(max(batch, 1), batches_per_epoch)
     return round(epoch - 1 + batch / batches_per_epoch, 4)
 
 
@@ -162,18 +166,52 @@ class PlotState:
         return update
 
     def add_checkpoint(self, record: CheckpointRecord) -> Update:
+        """Draws a written file's marker at the value logged when it was written
+        (`CheckpointRecord.value_metric`; a 0.0 is a value), on that metric's panel,
+        at `batch_x` for a save within an epoch. A record without a finite value (a
+        run saved by an older version, a NaN) is drawn at the last finite epoch value
+        of its metric, else of the metric's family."""
         self.checkpoints.append(record)
-        monitor = record.monitor or "loss"
-        y = record.value if record.value is not None and math.isfinite(record.value) else None
-        if y is None:
-            y = self._last_finite(monitor) or self._last_finite(metric_family(monitor))
-        x = batch_x(record.epoch, record.batch, self.batches_per_epoch) if record.batch else record.epoch
-        where = f"epoch {record.epoch}" + (f", batch {record.batch}" if record.batch else "")
-        label = f"checkpoint written ({where})<br>{text(record.path)}"
-        return self._append(("checkpoint", metric_family(monitor)), [x], [y], text=[label])
+        metric = record.value_metric or record.monitor or "loss"
+        known = record.value is not None and math.isfinite(record.value)
+        y = record.value if known else None
+        for name in (metric, metric_family(metric)):
+            if y is None:
+                y = self._last_finite(name)
+        batch = record.batch
+        x = record.epoch if batch is None else batch_x(record.epoch, batch, self.batches_per_epoch)
+        where = f"epoch {record.epoch}" + ("" if batch is None else f", batch {batch}")
+        value = ""
+        if known and record.value is not None:
+            value = f"<br>{text(metric)} = {record.value:.4g}"
+            if record.monitor and record.monitor != metric:
+                value += f" ({text(record.monitor)} not logged then)"
+        label = f"checkpoint written ({where}){value}<br>{text(record.path)}"
+        return self._append(("checkpoint", metric_family(metric)), [x], [y], text=[label])
 
     def set_stopping(self, snapshot: StoppingSnapshot | None) -> None:
         self.stopping = snapshot
+
+    def stopped_batch(self, epoch: int) -> int | None:
+        """The 1-based batch that 1-based ``epoch`` stopped after, when a stop by hand
+        or an interrupt ended it (`StoppingSnapshot.stopped_batch`), within
+        ``batches_per_epoch`` when known; else ``None`` (the epoch ran whole, as far
+        as is known)."""
+        stopping = self.stopping
+        if stopping is None or stopping.stopped_batch is None or stopping.stopped_epoch != epoch:
+            return None
+        batch = max(stopping.stopped_batch, 0)
+        return min(batch, self.batches_per_epoch) if self.batches_per_epoch else batch
+
+    def partial_epoch(self) -> tuple[int, int] | None:
+        """``(epoch, batches run)`` when the last epoch drawn stopped before its last
+        batch: its values come from those batches only. ``None`` otherwise, or when
+        the number of batches per epoch is unknown."""
+        epoch = self.history.last_epoch
+        batch = self.stopped_batch(epoch) if epoch else None
+        if batch is None or not self.batches_per_epoch or batch >= self.batches_per_epoch:
+            return None
+        return epoch, batch
 
     def batch_curve_data(self) -> dict[str, tuple[list[Any], list[Any]]]:
         """The batch curves as ``{metric: (x, y)}``, in the order they were first drawn."""
@@ -215,13 +253,55 @@ class PlotState:
         return build_layout(panels, self.stopping, run=self.run)
 
     def overlays(self) -> list[dict[str, Any]]:
-        return build_overlays(self.panels, self.stopping, self.history)
+        return build_overlays(self.panels, self.stopping, self.history) + self._partial_overlays()
 
     def figure(self) -> dict[str, Any]:
         """A plain plotly figure dict: ``{"data": [...], "layout": {...}}``."""
         return {"data": [dict(t) for t in self.traces] + self.overlays(), "layout": self.layout()}
 
     # -- internals ----------------------------------------------------------
+
+    def _partial_overlays(self) -> list[dict[str, Any]]:
+        """A hollow marker over each epoch curve's point of a `partial_epoch`.
+
+        An overlay, not a per-point style of the epoch traces: those grow by
+        ``extend`` messages, and the stop can be learnt before or after the epoch's
+        point is added. Overlays are rebuilt whole from the state (bounded: one point
+        per epoch metric), so any order gives the same figure, as does `load`."""
+        partial = self.partial_epoch()
+        if partial is None:
+            return []
+        epoch, batch = partial
+        label = f"partial epoch: {batch} of {self.batches_per_epoch} batches"
+        overlays: list[dict[str, Any]] = []
+        for index, name in sorted((i, name) for (kind, name), i in self._index.items() if kind == "epoch"):
+            trace = self.traces[index]
+            value = self.history.value(name, epoch)
+            if value is None or not math.isfinite(value):
+                continue
+            color = trace["line"]["color"]
+            overlays.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": "partial epoch",
+                    "showlegend": False,
+                    "x": [epoch],
+                    "y": [value],
+                    "xaxis": trace["xaxis"],
+                    "yaxis": trace["yaxis"],
+                    "text": [label],
+                    "hovertemplate": f"{trace['name']}<br>epoch %{{x}}: %{{y:.4g}}<br>%{{text}}<extra></extra>",
+                    "marker": {
+                        "symbol": "circle",
+                        "size": 9,
+                        "color": "white",
+                        "line": {"color": color, "width": 2},
+                    },
+                    "meta": {"role": "partial"},
+                }
+            )
+        return overlays
 
     def _last_finite(self, name: str) -> float | None:
         for value in reversed(self.history.metrics.get(name, [])):

@@ -14,7 +14,18 @@ VALIDATION_PREFIX = "val_"
 
 
 def metric_family(name: str) -> str:
-    """``"val_loss"`` -> ``"loss"``: the panel a metric is drawn on."""
+    """``"val_loss"`` -> ``"loss"``: the panel a metric is drawn on.
+
+    The components of a vector metric, named by their index (``adapters/logs.py``),
+    share the metric's panel, one line each.
+
+    >>> metric_family("val_loss"), metric_family("val_f1_score[2]"), metric_family("m[0,1]")
+    ('loss', 'f1_score', 'm')
+    """
+    if name.endswith("]"):
+        start = name.rfind("[")
+        if start > 0 and name[start + 1 : -1].replace(",", "").isdecimal():
+            name = name[:start]
     if name.startswith(VALIDATION_PREFIX) and len(name) > len(VALIDATION_PREFIX):
         return name[len(VALIDATION_PREFIX) :]
     return name

@@ -78,13 +78,30 @@ class ProgressTracker:
         self._epoch_start = self._clock()
 
     def end_batch(self, batch: int) -> None:
-        """``batch`` is 1-based."""
-        self.batch = batch
+        """``batch`` is 1-based, kept within the epoch's batches when they are known
+        (Keras 3.15 numbers the last, partial execution of ``steps_per_execution`` as
+        if it were whole: batch 12 of 10).
 
-    def end_epoch(self) -> None:
+        >>> tracker = ProgressTracker()
+        >>> tracker.begin(epochs=2, batches=10)
+        >>> tracker.end_batch(12)
+        >>> tracker.batch
+        10
+        """
+        self.batch = self._within_epoch(batch)
+
+    def end_epoch(self, batch: int | None = None) -> None:
+        """The epoch ended after its 1-based ``batch`` (a stop within the epoch), or,
+        when ``None``, after all its batches."""
         self._epochs_done += 1
-        if self.batches:
+        if batch is not None:
+            self.batch = self._within_epoch(batch)
+        elif self.batches:
             self.batch = self.batches
+
+    def _within_epoch(self, batch: int) -> int:
+        batch = max(batch, 0)
+        return min(batch, self.batches) if self.batches else batch
 
     @property
     def elapsed(self) -> float:

@@ -33,6 +33,17 @@ Messages from the kernel to the front end (``msg:custom`` in anywidget):
   one message instead of two) and the front end sets its ``progress`` from
   the message, locally. A state request still gets the current progress.
 
+The static copy (``widgets/static_copy.py``), once per ended fit, after the cell:
+
+- kernel to front end: ``{"type": "static_png_request", "id": int, "run": int,
+  "lengths": [int, ...], "layout": {...}, "overlays": [...], "width": int,
+  "height": int, "scale": int}``: make a PNG of the figure the kernel has: the first
+  ``lengths[i]`` points of ``traces[i]`` of run ``run`` (a view waits until its traits
+  have them), then ``overlays``, drawn with ``layout``, ``width`` x ``height`` layout
+  pixels at ``scale``.
+- front end to kernel: ``{"type": "static_png", "id": int, "png": str}``: that PNG,
+  base64. The first answer to the latest request is kept; others are ignored.
+
 Numbers in traces are finite floats or ``None`` (a gap). Non-finite metric
 values are drawn as gaps plus a marker trace; see ``figure.py``.
 """
@@ -49,6 +60,8 @@ PROTOCOL: Final[dict[str, Any]] = json.loads(
 
 TRAITS: Final[dict[str, str]] = PROTOCOL["traits"]
 MSG_EXTEND: Final[str] = PROTOCOL["messages"]["extend"]
+MSG_STATIC_PNG_REQUEST: Final[str] = PROTOCOL["messages"]["static_png_request"]
+MSG_STATIC_PNG: Final[str] = PROTOCOL["messages"]["static_png"]
 
 STATUSES: Final[tuple[str, ...]] = tuple(PROTOCOL["statuses"])
 STATUS_WAITING, STATUS_TRAINING, STATUS_FINISHED, STATUS_STOPPED, STATUS_FAILED = STATUSES

@@ -112,9 +112,13 @@ class CheckpointRecord:
         epoch: 1-based epoch during (or at the end of) which it was written.
         path: the file path written.
         batch: 1-based batch for a save every N batches, ``None`` at epoch end.
-        value: the monitored value at that time, if known.
-        monitor: the metric the checkpoint monitors (``ModelCheckpoint.monitor``),
-            which picks the plot panel its marker is drawn on.
+        value: the value of ``value_metric`` logged at that time, if known.
+        monitor: the metric the checkpoint monitors (``ModelCheckpoint.monitor``).
+        value_metric: the metric ``value`` is of: ``monitor`` when it was logged at
+            that time, else the training metric that was (a save every N batches
+            sees batch logs, which have no ``val_*``; a fit without validation has
+            none at all): ``"loss"`` for ``"val_loss"``. It picks the plot panel the
+            marker is drawn on. ``None`` when no value was known.
     """
 
     epoch: int
@@ -122,6 +126,7 @@ class CheckpointRecord:
     batch: int | None = None
     value: float | None = None
     monitor: str | None = None
+    value_metric: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

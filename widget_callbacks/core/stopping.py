@@ -235,14 +235,18 @@ class StoppingRule:
 
     # -- the state machine ---------------------------------------------------
 
-    def reset(self) -> None:
+    def reset(self, *, keep_best: bool = False) -> None:
         """Starts a new run (Keras's ``on_train_begin``).
 
         The resolved direction, ``patience`` and ``paused`` are kept.
+
+        Args:
+            keep_best: keep ``best`` from the last run, as Keras before 3.15.0 does.
         """
         with self._lock:
             self.wait = 0
-            self.best = None
+            if not keep_best:
+                self.best = None
             self.best_epoch = 0
             self.stopped_epoch = 0
             self.last_epoch = None

@@ -1,9 +1,10 @@
 """Images of a figure (PNG, SVG, PDF) through kaleido.
 
 kaleido drives a Chromium-based browser. One browser is kept for the session: the
-`ImageSession` starts kaleido's sync server at the first image (or in the background,
-`ImageSession.warm_up`) and reuses it. The server's thread dies if the browser cannot
-start, and a call would then wait forever, so each call is watched.
+`ImageSession` starts kaleido's sync server at the first image asked for (never during
+a fit: the static copy in the notebook is drawn by the page that shows the plot) and
+reuses it. The server's thread dies if the browser cannot start, and a call would then
+wait forever, so each call is watched.
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ def _import_kaleido() -> Any:
 class ImageSession:
     """kaleido's browser for this process: started once, watched, reused.
 
-    Thread-safe. `render` waits for a running export; `warm_up` starts the browser
-    in the background and never waits (a fit must not wait for an export).
+    Thread-safe: `render` waits for a running export.
 
     Example:
 
@@ -96,8 +96,6 @@ class ImageSession:
         self.timeout = EXPORT_TIMEOUT
         self._server_lock = threading.Lock()
         self._late_call: threading.Thread | None = None  # a call that timed out
-        self._warm_up: threading.Thread | None = None
-        self._warm_up_lock = threading.Lock()  # not _server_lock: see warm_up
 
     def render(
         self,
@@ -172,36 +170,6 @@ class ImageSession:
         if isinstance(value, ChromeNotFoundError):
             raise _missing_chromium_error() from value
         raise value
-
-    def warm_up(self) -> None:
-        """Starts kaleido's browser in the background, once per session.
-
-        The first image of a session waits for Chromium to start and load plotly.js
-        (about 5 s here; later images about 0.5 s). Failures are left to the real
-        export, which reports them.
-        """
-        with self._warm_up_lock:
-            if self._warm_up is not None:
-                return
-            self._warm_up = threading.Thread(
-                target=self._warm_up_quietly, name="widget-callbacks-warm-up", daemon=True
-            )
-        self._warm_up.start()
-
-    @property
-    def warming_up(self) -> threading.Thread | None:
-        """The warm-up thread, once started."""
-        return self._warm_up
-
-    def _warm_up_quietly(self) -> None:
-        try:
-            if find_chromium() is None:
-                return
-            import plotly.graph_objects as go
-
-            self.render(go.Figure(), "png", width=16, height=16)
-        except Exception:  # the real export reports what is wrong
-            pass
 
 
 #: The process's image session.

@@ -1,4 +1,4 @@
-"""The one watcher of IPython's cells: whether one runs, and when the one running ends.
+"""The one watcher of IPython's cells: whether one runs, when one starts and when it ends.
 
 Keras skips ``on_train_end`` when ``fit`` raises or is interrupted, so the end of the
 cell is where state kept for a run is given back (steering, the reconnect service, a
@@ -43,6 +43,7 @@ class CellWatcher:
         self._lock = threading.Lock()
         self._shell: Any = None
         self._listeners: list[CellEndListener] = []
+        self._start_listeners: list[CellEndListener] = []
         self.running = False
 
     def watch(self, shell: Any = None) -> bool:
@@ -77,6 +78,20 @@ class CellWatcher:
 
         return unsubscribe
 
+    def on_cell_start(self, fn: CellEndListener, shell: Any = None) -> Callable[[], None]:
+        """Calls ``fn(info)`` (IPython's ``ExecutionInfo``) each time a cell starts,
+        until the returned function is called."""
+        self.watch(shell)
+        with self._lock:
+            self._start_listeners.append(fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if fn in self._start_listeners:
+                    self._start_listeners.remove(fn)
+
+        return unsubscribe
+
     def _unregister(self, shell: Any) -> None:
         for name, fn in (("pre_run_cell", self._pre), ("post_run_cell", self._post)):
             try:
@@ -86,16 +101,23 @@ class CellWatcher:
 
     def _pre(self, info: Any = None) -> None:
         self.running = True
+        with self._lock:
+            listeners = list(self._start_listeners)
+        self._call(listeners, info)
 
     def _post(self, result: Any = None) -> None:
         self.running = False
         with self._lock:
             listeners = list(self._listeners)
+        self._call(listeners, result)
+
+    @staticmethod
+    def _call(listeners: list[CellEndListener], value: Any) -> None:
         for fn in listeners:
             try:
-                fn(result)
+                fn(value)
             except Exception:  # one listener must not keep the others from running
-                _log.exception("a cell-end listener failed")
+                _log.exception("a cell listener failed")
 
 
 _WATCHER = CellWatcher()

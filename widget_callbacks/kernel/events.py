@@ -7,9 +7,12 @@
   controls' comm messages are taken off the shell channel by the reconnect service's
   worker thread while a plain ``fit`` runs (``register_steering_widget``,
   ``reconnect.py``).
+- ipykernel 6 (Colab), no subshells and no shell channel thread: the controls'
+  comm messages are handled from the controller's batch hook, between batches
+  (``polling.py``).
 - ``event_support`` detects what this kernel and front end offer (subshells, the
-  shell-channel worker, SIGINT, an awaited ``fit_async``) and says it in one sentence
-  for the controls.
+  shell-channel worker, the batch hook's polling, SIGINT, an awaited ``fit_async``) and
+  says it in one sentence for the controls.
 
 No ipywidgets import; ipykernel is imported lazily and feature-detected.
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 from .._compat import ipykernel as compat
 from .comms import steering_comms
+from .polling import polling_support
 from .reconnect import reconnect_support
 from .running import running_kernel
 
@@ -133,6 +137,7 @@ class EventDelivery(str, enum.Enum):
 
     SUBSHELL = "subshell"  # a front end uses subshells: controls act during fit
     SHELL_THREAD = "shell-thread"  # no subshell id needed: the shell channel's worker
+    BETWEEN_BATCHES = "between-batches"  # ipykernel 6: the batch hook handles them
     MAYBE_SUBSHELL = "maybe-subshell"  # the kernel can; the front end not seen doing it yet
     ASYNC = "async"  # a fit_async is being awaited: controls act during fit
     AFTER_CELL = "after-cell"  # clicks wait for the busy cell
@@ -146,6 +151,7 @@ _SENTENCES: dict[EventDelivery, str] = {
         "elsewhere after this cell: use Interrupt or fit_async."
     ),
     EventDelivery.SHELL_THREAD: "Stop and patience act during fit.",
+    EventDelivery.BETWEEN_BATCHES: "Stop and patience act during fit (between batches).",
     EventDelivery.ASYNC: "Stop and patience act during fit (awaited fit_async).",
     EventDelivery.AFTER_CELL: "Stop acts after this cell: use Interrupt or fit_async.",
     EventDelivery.NO_KERNEL: "Not in a Jupyter kernel: steer the controller from code.",
@@ -168,6 +174,8 @@ class EventSupport:
         async_fit: a ``fit_async`` is being awaited now.
         shell_thread: the controls' messages are taken off the shell channel during a
             plain ``fit`` (ipykernel 7, whatever the front end). Defaults to False.
+        between_batches: the controls' messages are handled from the controller's
+            batch hook during a plain ``fit`` (ipykernel 6). Defaults to False.
     """
 
     in_kernel: bool
@@ -178,6 +186,7 @@ class EventSupport:
     sigint: bool
     async_fit: bool
     shell_thread: bool = False
+    between_batches: bool = False
 
     @property
     def delivery(self) -> EventDelivery:
@@ -190,6 +199,8 @@ class EventSupport:
             return EventDelivery.SUBSHELL
         if self.shell_thread:
             return EventDelivery.SHELL_THREAD
+        if self.between_batches:
+            return EventDelivery.BETWEEN_BATCHES
         if self.kernel_subshells and self.comm_routing:
             return EventDelivery.MAYBE_SUBSHELL
         return EventDelivery.AFTER_CELL
@@ -227,7 +238,10 @@ def event_support() -> EventSupport:
         if compat.frontend_subshells(kernel):
             frontend = True
     shell_thread = reconnect_support(kernel) is None
-    return EventSupport(True, version, subshells, routing, frontend, on_main, async_fit, shell_thread)
+    batches = polling_support(kernel) is None
+    return EventSupport(
+        True, version, subshells, routing, frontend, on_main, async_fit, shell_thread, batches
+    )
 
 
 def describe_event_support() -> str:

@@ -66,7 +66,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
 import threading
 import weakref
 from collections import Counter
@@ -76,7 +75,7 @@ from typing import Any
 from .._compat import ipykernel as compat
 from .cells import CellEndHook
 from .comms import steering_comms
-from .running import running_kernel
+from .running import dispatch_support, kernel_for, running_kernel
 
 __all__ = ["ReconnectService", "reconnect_service", "reconnect_support", "serve_reconnects_during_fit"]
 
@@ -106,17 +105,10 @@ def reconnect_support(kernel: Any = None) -> str | None:
 
     Example: ``reconnect_support()`` is ``"not in an ipykernel kernel"`` in a script.
     """
-    if os.environ.get(ENV_SWITCH, "").strip() == "0":
-        return f"turned off by {ENV_SWITCH}=0"
-    kernel = kernel if kernel is not None else running_kernel()
-    if kernel is None:
-        return "not in an ipykernel kernel"
-    try:
-        import ipykernel
-
-        version = tuple(getattr(ipykernel, "version_info", (0,)))
-    except Exception:
-        return "ipykernel version unknown"
+    found = kernel_for(ENV_SWITCH, kernel)
+    if isinstance(found, str):
+        return found
+    kernel, version = found
     if version < (7,):
         return f"ipykernel {'.'.join(map(str, version))} < 7 (no shell channel thread)"
     if not compat.supports_subshells(kernel):
@@ -136,19 +128,9 @@ def reconnect_support(kernel: Any = None) -> str | None:
     current = compat.shell_recv_callback(stream)
     if current != original and not _is_ours(current):
         return "the shell stream's callback is not ipykernel's own"
-    session = getattr(kernel, "session", None)
-    if session is None or not all(
-        callable(getattr(session, m, None)) for m in ("feed_identities", "deserialize", "unpack")
-    ):
-        return "no kernel session"
-    handlers = getattr(kernel, "shell_handlers", None)
-    needed = (*REQUESTS, "comm_open", "comm_msg", "comm_close")
-    if not isinstance(handlers, dict) or not all(callable(handlers.get(t)) for t in needed):
-        return "missing shell handlers"
-    if not hasattr(kernel, "comm_manager") or not isinstance(
-        getattr(kernel.comm_manager, "comms", None), dict
-    ):
-        return "no comm manager"
+    problem = dispatch_support(kernel, (*REQUESTS, "comm_open", "comm_msg", "comm_close"))
+    if problem is not None:
+        return problem
     return compat.shell_parent_settable(kernel)
 
 

@@ -28,6 +28,7 @@ from ..core.outcome import describe_exception
 from ..core.records import StoppingSnapshot
 from .cells import CellEndHook
 from .events import async_fits
+from .polling import shell_polling
 
 __all__ = ["GracefulInterrupt", "Steering", "enable_steering", "fit_async", "graceful_interrupts"]
 
@@ -260,6 +261,10 @@ def _controllers_in(callbacks: Any) -> list[InterruptibleController]:
     ]
 
 
+class _AwaitedFit:
+    """A weak-referenceable owner of the shell polling for one ``fit_async``."""
+
+
 async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any) -> Any:
     """Run ``model.fit`` in a worker thread so the cell's widgets act during training.
 
@@ -289,12 +294,18 @@ async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any
     guard = GracefulInterrupt(*controllers)
     guard.install()
     async_fits.add(1)
+    # ipykernel 6 runs the awaiting cell's shell messages only after it: this loop, on
+    # the main thread, handles our controls' pending clicks (kernel/polling.py).
+    owner, polling = _AwaitedFit(), shell_polling()
+    polled = polling.begin(owner)
     try:
         task = asyncio.ensure_future(asyncio.to_thread(model.fit, *args, callbacks=callbacks, **kwargs))
         while not task.done():
             # Wake the main thread now and then: a Python signal handler only runs
             # when the main thread executes bytecode, not while it sleeps in select().
             await asyncio.wait({task}, timeout=_SIGNAL_TICK)
+            if polled:
+                polling.poll()
         return task.result()
     except asyncio.CancelledError:
         for controller in controllers:
@@ -307,5 +318,7 @@ async def fit_async(model: Any, *args: Any, callbacks: Any = None, **kwargs: Any
                 controller.mark_failed(describe_exception(error))
         raise
     finally:
+        if polled:
+            polling.end(owner)
         async_fits.add(-1)
         guard.uninstall()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapters.plot_feed import PlotFeedCallback
+from ..kernel.running import running_kernel
 from .live_plot import LivePlot
 
 
@@ -14,9 +15,16 @@ class LivePlotCallback(PlotFeedCallback):
     Uses only ``keras.callbacks`` APIs, so it works with every Keras 3 backend. With
     ``verbose=0`` in ``fit`` it replaces Keras's progress bar.
 
+    Outside a notebook (a plain Python script, a terminal) nothing is displayed or
+    printed: the plot still records the run (``callback.plot.history``, ``save``), and
+    Keras's own progress bar (``verbose=1``) is the text progress there.
+
+    Deep copies (Keras Tuner copies the callbacks for each trial) feed the same plot;
+    it is displayed once, when the first of them begins training.
+
     Args:
         plot: the plot to feed. Defaults to None: a new `LivePlot` is created and
-            displayed when training begins.
+            displayed when training begins (in a notebook).
 
     Raises:
         TypeError: ``plot`` is not a `LivePlot`.
@@ -40,9 +48,11 @@ class LivePlotCallback(PlotFeedCallback):
         super().__init__(plot if plot is not None else LivePlot())
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self._display_on_begin:
-            self._display_on_begin = False
-            from IPython.display import display
+        owner = self._origin if isinstance(self._origin, LivePlotCallback) else self
+        if owner._display_on_begin:
+            owner._display_on_begin = False
+            if running_kernel() is not None:  # a script would print the widget's repr
+                from IPython.display import display
 
-            display(self.plot)
+                display(self.plot)
         super().on_train_begin(logs)

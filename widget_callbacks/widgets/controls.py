@@ -14,6 +14,7 @@ controller's listener runs on the fit thread. So:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import threading
@@ -52,18 +53,26 @@ class SteerableController(InterruptibleController, Protocol):
     def snapshot(self) -> StoppingSnapshot: ...
 
 
+_METHODS = frozenset({"update", "request_state", "custom"})  # what ipywidgets 7 and 8 handle
+
+
 class _Guarded:
-    """Mixin: front-end messages are handled under the panel's lock."""
+    """Mixin: front-end messages are handled under the panel's lock; a malformed one
+    (no known method, a state the traits refuse) is ignored with a debug log."""
 
     _wc_lock: threading.RLock | None = None
 
     def _handle_msg(self, msg: dict[str, Any]) -> None:
-        lock = self._wc_lock
-        if lock is None:
-            compat.handle_msg(_Guarded, self, msg)
+        content = msg.get("content") if isinstance(msg, dict) else None
+        data = content.get("data") if isinstance(content, dict) else None
+        if not isinstance(data, dict) or data.get("method") not in _METHODS:
+            _log.debug("ignored a malformed control message: %r", msg)
             return
-        with lock:
-            compat.handle_msg(_Guarded, self, msg)
+        try:
+            with self._wc_lock or contextlib.nullcontext():
+                compat.handle_msg(_Guarded, self, msg)
+        except Exception:
+            _log.debug("ignored a control message that could not be applied", exc_info=True)
 
 
 class _Button(_Guarded, ipywidgets.Button):
@@ -101,7 +110,8 @@ class ControlPanel:
         controller: the ``EarlyStoppingController`` to steer.
         steering: turn on graceful Interrupt and the report of a ``fit`` that raised
             now (``kernel.steering.enable_steering``); the controller also does it
-            itself at ``on_train_begin`` in IPython. Defaults to `True`.
+            itself at ``on_train_begin`` in IPython. Not for a controller made with
+            ``graceful_interrupt=False``. Defaults to `True`.
 
     Example:
 
@@ -148,6 +158,7 @@ class ControlPanel:
         self.patience_slider.observe(self._on_patience, names="value")
         self.pause_toggle.observe(self._on_pause, names="value")
         self._state, self._text = STATUS_WAITING, "waiting"
+        steering = steering and getattr(controller, "graceful_interrupt", True) is not False
         self._steering = enable_steering(controller) if steering else None
         snapshot = controller.snapshot()
         if controller.running or snapshot.stop_reason is not None:

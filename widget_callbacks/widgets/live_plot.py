@@ -76,9 +76,10 @@ class LivePlot(anywidget.AnyWidget):
             in the output that shows the widget, for notebooks saved without widget
             state (GitHub, nbviewer, nbconvert): ``"png"`` (an image, about 200 kB),
             ``"html"`` (interactive, but it inlines plotly.js: about 5 MB per plot),
-            True for both, or False for none. PNG needs kaleido and Chromium; the
-            browser is started in the background when the fit begins (about 5 s,
-            once per session), and the image is made when the cell ends.
+            True for both, or False for none. The PNG is drawn by the browser
+            that shows the plot, asked when the cell ends (nothing runs during
+            the fit); without one (nbclient, papermill, no answer within 10 s)
+            kaleido and Chromium draw it. See ``widgets/static_copy.py``.
             Defaults to ``"png"``.
 
     Raises:
@@ -137,6 +138,7 @@ class LivePlot(anywidget.AnyWidget):
             progress=self._progress_dict(),
             run=self._plot.run,
         )
+        self.on_msg(self._on_front_end_msg)
 
     # -- public -------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class LivePlot(anywidget.AnyWidget):
             self._tracker.begin(history.last_epoch or None, record.batches_per_epoch)
             if history.epochs:
                 self._tracker.begin_epoch(history.last_epoch)
-                self._tracker.end_epoch()
+                self._tracker.end_epoch(self._plot.stopped_batch(history.last_epoch))
                 last = {name: column[-1] for name, column in history.metrics.items()}
                 self._batch_logs = {k: json_number(v) for k, v in last.items() if v is not None}
             self._push_structure(run_changed=True)
@@ -224,11 +226,12 @@ class LivePlot(anywidget.AnyWidget):
 
     # -- fed by the Keras adapters (any one thread at a time) ---------------
 
-    def begin_fit(self, epochs: int | None, batches: int | None) -> None:
+    def begin_fit(self, epochs: int | None, batches: int | None, *, label: str = "") -> None:
+        """``label`` (e.g. ``"trial 01"``) is the progress line's message during the fit."""
         with self._lock:
             self._tracker.begin(epochs, batches)
             self._plot.batches_per_epoch = batches
-            self._status, self._message = STATUS_TRAINING, ""
+            self._status, self._message = STATUS_TRAINING, str(label)
             self._fit_started = False
             self._push_progress()
         self._static.fit_started()
@@ -250,10 +253,10 @@ class LivePlot(anywidget.AnyWidget):
     def end_batch(self, batch: int, logs: Mapping[str, float]) -> None:
         """A throttled batch update: ``batch`` is 1-based, ``logs`` numeric."""
         with self._lock:
-            self._tracker.end_batch(batch)
+            self._tracker.end_batch(batch)  # kept within the epoch (steps_per_execution)
             self._batch_logs = {k: json_number(v) for k, v in logs.items()}
             if self._plot.batches_per_epoch:
-                update = self._plot.add_batch(self._tracker.epoch, batch, logs)
+                update = self._plot.add_batch(self._tracker.epoch, self._tracker.batch, logs)
                 if update.points and not update.structure_changed and self._owns_progress():
                     self._extend_with_progress(update)  # one message, not two
                     return
@@ -261,8 +264,11 @@ class LivePlot(anywidget.AnyWidget):
             self._push_progress()
 
     def end_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """``epoch`` is 1-based. An epoch a stop by hand ended early (the controller's
+        snapshot, published at that batch's end) ends at that batch, and its point is
+        marked partial (`PlotState.partial_epoch`)."""
         with self._lock:
-            self._tracker.end_epoch()
+            self._tracker.end_epoch(self._plot.stopped_batch(epoch))
             self._batch_logs = {k: json_number(v) for k, v in logs.items()}
             self._apply(self._plot.add_epoch(epoch, logs))
             self._push_marks()
@@ -293,6 +299,12 @@ class LivePlot(anywidget.AnyWidget):
     def add_checkpoint(self, record: CheckpointRecord) -> None:
         with self._lock:
             self._apply(self._plot.add_checkpoint(record))
+
+    # -- messages from the front end (any thread: a subshell, the reconnect worker) --
+
+    def _on_front_end_msg(self, widget: Any, content: Any, buffers: Any) -> None:
+        """A view's PNG for the static copy (``static_png``); anything else is ignored."""
+        self._static.answer(content)
 
     # -- state requests (thread-safe: see kernel/reconnect.py) --------------
 

@@ -5,18 +5,39 @@ fit ends, ``update_display`` adds ``image/png`` (and, if asked, ``text/html``: t
 figure with plotly.js inlined, `export.files.figure_html`) to that output. Front ends
 that render widgets prefer the widget-view mimetype; nbconvert skips it when the
 notebook has no widget state and takes the next one in its priority list.
+
+The PNG is made by the browser that shows the plot, not by a second browser in the
+kernel's machine: when the cell that ran the fit ends, the kernel sends the plot's
+views a ``static_png_request`` (``core/protocol.py``) with the figure it has; a view
+answers with ``Plotly.toImage`` of it (``js/src/static_png.js``), the first answer is
+kept, and ``update_display`` adds it. The main shell is busy until the cell ends, so
+the answer is handled after it; ``update_display`` then still updates the original
+output (JupyterLab keeps a cell's request open for that). Nothing runs during a fit.
+
+kaleido (``export/images.py``) makes the PNG only when no view can answer:
+
+- right away, at the end of the cell, when the cell did not come from a front end that
+  takes input (``allow_stdin``: nbclient and papermill send False; JupyterLab, Notebook
+  and VS Code send True) and no view has answered in this process: batch runs have no
+  views, and their outputs must be complete when the cell ends;
+- once, `ANSWER_TIMEOUT` seconds after a cell ended without an answer (a front end
+  that draws no widgets, a closed page). The timer is stopped while a cell runs and
+  started again when it ends, so it never wakes during a fit.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import copy
+import threading
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..core.protocol import DEFAULT_HEIGHT, IMAGE_WIDTH
-from ..export.figure import figure_dict, figure_of
+from ..core.protocol import DEFAULT_HEIGHT, IMAGE_WIDTH, MSG_STATIC_PNG, MSG_STATIC_PNG_REQUEST
+from ..export.figure import figure_of, plot_state
 from ..export.files import figure_html
 from ..export.images import images
 from ..kernel.cells import CellEndHook, cell_watcher, current_shell
@@ -29,12 +50,53 @@ WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 #: The fallback PNG: drawn at twice its displayed size, shown `IMAGE_WIDTH` px wide.
 FALLBACK_WIDTH = IMAGE_WIDTH
 FALLBACK_SCALE = 2
+#: After the cell ended, a view's PNG is awaited this long before kaleido makes one (s).
+ANSWER_TIMEOUT = 10.0
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class _Warnings:
     """A missing PNG is reported once per session."""
 
     png_given = False
+
+
+class _Views:
+    """Whether a view has answered a PNG request in this process (a front end that
+    draws widgets is there)."""
+
+    answered = False
+
+
+def views_may_answer() -> bool:
+    """Whether a view may answer a PNG request: one has before, or the running request
+    came from a front end that takes input (``allow_stdin``; nbclient and papermill
+    send False). Read through ipykernel's public ``Kernel.get_parent``."""
+    if _Views.answered:
+        return True
+    try:
+        kernel = getattr(current_shell(), "kernel", None)
+        parent = kernel.get_parent("shell") if kernel is not None else None
+    except Exception:  # not ipykernel, or an older one
+        return False
+    content = parent.get("content") if isinstance(parent, dict) else None
+    return isinstance(content, dict) and content.get("allow_stdin") is True
+
+
+class _Request:
+    """A PNG request sent to the views: the figure it shows, and its timer."""
+
+    def __init__(self, id: int, source: Any, described: dict[str, Any]) -> None:
+        self.id, self.source, self.described = id, source, described
+        self.timer: threading.Timer | None = None
+
+
+def _snapshot(source: Any) -> tuple[dict[str, Any], int, int]:
+    """A deep copy of the plot's figure, its run and its number of traces (the rest of
+    ``data`` is overlays), read together under the state's lock."""
+    state = plot_state(source)
+    with state.lock:
+        return copy.deepcopy(state.figure()), state.run, len(state.traces)
 
 
 def fallback_formats(value: Any) -> tuple[str, ...]:
@@ -68,7 +130,16 @@ class StaticFallback:
         self._displays: dict[str, Any] = {}  # display id -> the widget shown
         self._source: Any = None  # the plot whose copy is refreshed when the cell ends
         self._cell_end = CellEndHook(self._after_cell)
-        self._cache: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
+        self._cache: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
+        self.answer_timeout = ANSWER_TIMEOUT
+        self._lock = threading.Lock()  # the pending request (answers come from any thread)
+        self._publish_lock = threading.RLock()  # one static copy made and published at a time
+        self._requests = 0
+        self._pending: _Request | None = None
+        self._png_of: tuple[dict[str, Any], bytes] | None = None  # the last PNG, its figure
+        self._no_png_for: dict[str, Any] | None = None  # the figure kaleido failed to draw
+        self._rearm = CellEndHook(self._cell_ended_while_waiting)
+        self._stop_watching: Callable[[], None] | None = None  # cell starts stop the timer
 
     def display(self, widget: Any, source: Any) -> None:
         """``display`` the widget's mimebundle under a display id (the same one each
@@ -79,14 +150,21 @@ class StaticFallback:
         display_id = next((i for i, w in self._displays.items() if w is widget), None)
         display_id = display_id or f"widget-callbacks-{uuid.uuid4().hex}"
         self._displays[display_id] = widget
-        data, metadata = self._bundle(widget, source, static=self.final)
+        if not self.final:
+            data, metadata = self._bundle(widget, source, None)
+            display(data, raw=True, metadata=metadata, display_id=display_id)
+            return
+        # Shown again after a fit: the copy made for the same figure, else the views'.
+        snapshot = _snapshot(source)
+        ask = "png" in self.formats and not self._has_png(snapshot[0]) and views_may_answer()
+        data, metadata = self._bundle(widget, source, snapshot[0], kaleido=not ask)
         display(data, raw=True, metadata=metadata, display_id=display_id)
+        if ask:
+            self._ask_views(source, snapshot)
 
     def fit_started(self) -> None:
-        """A fit begins: if its end will add a PNG to a displayed output, start the
-        image browser now (`warm_up_images`)."""
-        if "png" in self.formats and self._displays:
-            images.warm_up()
+        """A fit begins: nothing is started (no image browser competes with training;
+        the PNG is asked of the views when the cell ends)."""
 
     def fit_ended(self, source: Any) -> None:
         """Refreshes the static copy in every output shown; while a cell runs, once it
@@ -115,40 +193,208 @@ class StaticFallback:
             )
 
     def refresh(self, source: Any) -> None:
-        """``update_display`` of every output shown, static copy included."""
+        """``update_display`` of every output shown, static copy included: the PNG from
+        a view when one may answer (`views_may_answer`: then the HTML copy, if asked,
+        is published now and again with the image), else from kaleido, now."""
+        snapshot = _snapshot(source)
+        if "png" in self.formats and not self._has_png(snapshot[0]) and views_may_answer():
+            if "html" in self.formats:
+                self._publish(source, snapshot[0], kaleido=False)
+            self._ask_views(source, snapshot)
+            return
+        self._publish(source, snapshot[0])
+
+    def _publish(
+        self, source: Any, described: dict[str, Any], *, png: bytes | None = None, kaleido: bool = True
+    ) -> None:
         from IPython.display import update_display
 
-        for display_id, widget in list(self._displays.items()):
-            data, metadata = self._bundle(widget, source, static=True)
-            update_display(data, raw=True, metadata=metadata, display_id=display_id)
+        with self._publish_lock:
+            for display_id, widget in list(self._displays.items()):
+                data, metadata = self._bundle(widget, source, described, png=png, kaleido=kaleido)
+                update_display(data, raw=True, metadata=metadata, display_id=display_id)
 
-    def _bundle(self, widget: Any, source: Any, *, static: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _bundle(
+        self,
+        widget: Any,
+        source: Any,
+        described: dict[str, Any] | None,
+        *,
+        png: bytes | None = None,
+        kaleido: bool = True,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget's mimebundle; with the static copy of ``described`` unless None."""
         bundle = widget._repr_mimebundle_()
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data, metadata = dict(data or {}), dict(metadata or {})
-        if static and self.formats:
-            extra_data, extra_metadata = self.render(source)
+        if described is not None and self.formats:
+            extra_data, extra_metadata = self.render(source, described, png=png, kaleido=kaleido)
             data.update(extra_data)
             metadata.update(extra_metadata)
         return data, metadata
 
-    def render(self, source: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The static mimetypes for ``source``'s current figure (cached per figure)."""
-        described = figure_dict(source)
-        if self._cache is not None and self._cache[0] == described:
+    def render(
+        self,
+        source: Any,
+        described: dict[str, Any] | None = None,
+        *,
+        png: bytes | None = None,
+        kaleido: bool = True,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The static mimetypes for ``source``'s current figure (or ``described``, a
+        `figure_dict` of it; cached per figure). The PNG is ``png`` (a view's), else the
+        one made before for the same figure, else kaleido's when ``kaleido``."""
+        if described is None:
+            described = _snapshot(source)[0]
+        if png is None and self._png_of is not None and self._png_of[0] == described:
+            png = self._png_of[1]
+        if png is None and kaleido and "png" in self.formats and self._no_png_for != described:
+            png = self._png(figure_of(source, described))
+            if png is None:
+                self._no_png_for = described  # not tried again for the same figure
+        key = (described, png)
+        if self._cache is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
-        figure = figure_of(source, described)
         data: dict[str, Any] = {}
         metadata: dict[str, Any] = {}
-        png = self._png(figure) if "png" in self.formats else None
-        if png is not None:
-            height = figure.layout.height or DEFAULT_HEIGHT
+        if png is not None and "png" in self.formats:
+            self._png_of = (described, png)
+            height = described.get("layout", {}).get("height") or DEFAULT_HEIGHT
             data["image/png"] = base64.b64encode(png).decode("ascii")
             metadata["image/png"] = {"width": FALLBACK_WIDTH, "height": height}
         if "html" in self.formats:
-            data["text/html"] = figure_html(figure, full_html=False, png=png)
-        self._cache = (described, data, metadata)
+            data["text/html"] = figure_html(figure_of(source, described), full_html=False, png=png)
+        self._cache = (key, data, metadata)
         return data, metadata
+
+    def _has_png(self, described: dict[str, Any]) -> bool:
+        return self._png_of is not None and self._png_of[0] == described
+
+    # -- the views' PNG -----------------------------------------------------------
+
+    def _ask_views(self, source: Any, snapshot: tuple[dict[str, Any], int, int]) -> None:
+        """Sends the views a PNG request for ``snapshot`` (`_snapshot`); the latest
+        request replaces one still waiting."""
+        described, run, count = snapshot
+        traces, overlays = described["data"][:count], described["data"][count:]
+        with self._lock:
+            self._requests += 1
+            request = _Request(self._requests, source, described)
+            old, self._pending = self._pending, request
+        if old is not None and old.timer is not None:
+            old.timer.cancel()
+        layout = described.get("layout", {})
+        source.send(
+            {
+                "type": MSG_STATIC_PNG_REQUEST,
+                "id": request.id,
+                "run": run,
+                "lengths": [len(t.get("x") or ()) for t in traces],
+                "layout": layout,
+                "overlays": overlays,
+                "width": FALLBACK_WIDTH,
+                "height": layout.get("height") or DEFAULT_HEIGHT,
+                "scale": FALLBACK_SCALE,
+            }
+        )
+        self._arm(request)
+
+    def answer(self, content: Any) -> bool:
+        """A front end's message: a view's PNG for the latest request is published (the
+        first answer to it; any thread). Anything else is ignored quietly. Returns
+        whether it was used."""
+        if not isinstance(content, dict) or content.get("type") != MSG_STATIC_PNG:
+            return False
+        request_id, encoded = content.get("id"), content.get("png")
+        if type(request_id) is not int or not isinstance(encoded, str):
+            return False
+        try:
+            png = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        if not png.startswith(PNG_MAGIC):
+            return False
+        request = self._take(request_id)
+        if request is None:
+            return False  # late, a duplicate, or another plot's
+        _Views.answered = True
+        self._publish_quietly(request.source, request.described, png=png)
+        return True
+
+    def _take(self, request_id: int | None) -> _Request | None:
+        """The pending request (with this id, unless None), no longer pending."""
+        with self._lock:
+            request = self._pending
+            if request is None or (request_id is not None and request.id != request_id):
+                return None
+            self._pending = None
+            timer, request.timer = request.timer, None
+        if timer is not None:
+            timer.cancel()
+        self._rearm.unregister()
+        self._unwatch_cells()
+        return request
+
+    def _arm(self, request: _Request) -> None:
+        """Starts the timer of ``request``, or, while a cell runs, when it ends."""
+        shell = current_shell()
+        if shell is not None and cell_watcher().running:
+            self._rearm.register(shell)
+            return
+        timer = threading.Timer(self.answer_timeout, self._no_answer, args=(request,))
+        timer.name, timer.daemon = "widget-callbacks-static-copy", True
+        with self._lock:
+            if self._pending is not request:
+                return
+            request.timer = timer
+        self._watch_cells(shell)
+        timer.start()
+
+    def _watch_cells(self, shell: Any) -> None:
+        if shell is None or self._stop_watching is not None:
+            return
+        self._stop_watching = cell_watcher().on_cell_start(self._cell_started, shell)
+
+    def _unwatch_cells(self) -> None:
+        stop, self._stop_watching = self._stop_watching, None
+        if stop is not None:
+            stop()
+
+    def _cell_started(self, info: Any = None) -> None:
+        """A cell starts while a request waits: its timer stops until the cell ends."""
+        with self._lock:
+            request = self._pending
+            timer = request.timer if request is not None else None
+            if request is not None:
+                request.timer = None
+        if timer is not None:
+            timer.cancel()
+        if request is not None:
+            self._rearm.register(current_shell())
+
+    def _cell_ended_while_waiting(self, result: Any = None) -> None:
+        self._rearm.unregister()
+        with self._lock:
+            request = self._pending
+        if request is not None:
+            self._arm(request)
+
+    def _no_answer(self, request: _Request) -> None:
+        """No view answered in time (the timer's thread): kaleido makes the PNG, once."""
+        with self._lock:
+            if self._pending is not request or request.timer is None:
+                return  # answered, replaced, or a cell started meanwhile
+        if self._take(request.id) is None:
+            return
+        self._publish_quietly(request.source, request.described)
+
+    def _publish_quietly(self, source: Any, described: dict[str, Any], *, png: bytes | None = None) -> None:
+        try:
+            self._publish(source, described, png=png)
+        except Exception as err:  # the static copy must never fail anything
+            warnings.warn(
+                f"The static copy of the plot was not updated: {err!r}", RuntimeWarning, stacklevel=2
+            )
 
     def _png(self, figure: go.Figure) -> bytes | None:
         try:
