@@ -39,7 +39,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--variants",
         help="training variants, comma-separated keys (default: all; bare always runs): bare, progbar, "
-        "tensorboard, tqdm, livelossplot, figurewidget, es-ckpt, ours-plot, ours, ours-panel",
+        "tensorboard, tqdm, livelossplot, figurewidget, es-ckpt, batch-pass, ours-plot, ours-no-panel, ours "
+        "(ours = everything on, with the ControlPanel)",
     )
     p.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
     p.add_argument("--message-epochs", help="epochs where an update is measured (default 10,100,1000,10000; "

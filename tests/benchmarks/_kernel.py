@@ -222,15 +222,18 @@ class Kernel:
 
     # -- running code -------------------------------------------------------------
 
-    def run(self, code: str, timeout: float = 600.0) -> Execution:
+    def run(self, code: str, timeout: float = 600.0, allow_stdin: bool = False) -> Execution:
         """Execute ``code``; return once its reply and its IOPub ``idle`` arrived.
+
+        ``allow_stdin``: what the request says (JupyterLab, Notebook and VS Code send
+        True, nbclient and papermill False); nothing here answers an input request.
 
         Raises:
             KernelError: the cell raised.
         """
         with self._lock:
             sent = time.perf_counter()
-            msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
+            msg_id = self.kc.execute(code, store_history=False, allow_stdin=allow_stdin)
             execution = Execution(code=code, msg_id=msg_id, sent=sent)
             self._by_parent[msg_id] = execution
         deadline = time.monotonic() + timeout

@@ -61,6 +61,10 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
     if unit == "MB":
         return f"{value:.2f} MB"
+    if unit == "msgs":
+        return f"{value:,.0f}"
+    if unit == "cores":
+        return f"{value:.3f} cores"
     if unit == "%":
         return f"{value:.2f} %"
     return f"{value:g} {unit}".strip()

@@ -1,7 +1,9 @@
 """``EarlyStoppingController``: Keras's EarlyStopping, steerable while ``fit`` runs.
 
 (Over 300 lines: a drop-in for keras.callbacks.EarlyStopping keeps every Keras
-attribute, hook and message; the decisions themselves are in core/stopping.py.)
+attribute, hook and message, and its deep copies (Keras Tuner) are steered through the
+original; the decisions themselves are in core/stopping.py, the kernel plumbing it
+starts in kernel/.)
 
 A thin adapter: Keras hooks are mapped to the pure `StoppingRule`
 (``core/stopping.py``), which holds Keras 3.15.1's decision logic. In a notebook the

@@ -1,5 +1,8 @@
 """The static copy of a plot that a saved notebook keeps where widgets cannot be shown.
 
+(Over 300 lines: one request/answer exchange with the page, its timer and kaleido's
+fallback share the pending request's lock; the rest is Keras-style docstrings.)
+
 `LivePlot` displays itself with ``display(bundle, raw=True, display_id=...)``; when a
 fit ends, ``update_display`` adds ``image/png`` (and, if asked, ``text/html``: the
 figure with plotly.js inlined, `export.files.figure_html`) to that output. Front ends
