@@ -137,3 +137,117 @@ def started_kernel(
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+#: What the steering tests' kernels define first (the same for ipykernel 7.4 and the
+#: Colab-pinned kernel): a log file the tests poll, data, a model, a recorder of the
+#: best weights and of the longest batch, a panel whose events are logged.
+STEERING_PRELUDE = r"""
+import json, os, threading, time, warnings
+import numpy as np
+import ipywidgets, keras
+from IPython.display import display
+from widget_callbacks import LivePlot
+from widget_callbacks.adapters.early_stopping import EarlyStoppingController
+from widget_callbacks.widgets.controls import ControlPanel
+from widget_callbacks.kernel.events import event_support
+from widget_callbacks.kernel.polling import shell_polling
+from widget_callbacks.kernel.steering import fit_async
+
+LOG = os.environ["WC_LOG"]
+
+def log(ev, **kw):
+    row = {"ev": ev, "t": time.time(), "thread": threading.current_thread().name, **kw}
+    with open(LOG, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+def data(learnable, seed=0):
+    rng = np.random.default_rng(seed)
+    x, xv = rng.normal(size=(64, 8)).astype("float32"), rng.normal(size=(32, 8)).astype("float32")
+    if learnable:  # val_loss keeps improving for a long time
+        w = rng.normal(size=(8, 1)).astype("float32")
+        return x, x @ w, xv, xv @ w
+    return x, rng.normal(size=(64, 1)).astype("float32"), xv, rng.normal(size=(32, 1)).astype("float32")
+
+def model_for(lr):
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])
+    m.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+    return m
+
+class Recorder(keras.callbacks.Callback):
+    # Weights at the best val_loss (strict, as Keras), the longest batch after the first
+    # epoch (tracing), the final weights.
+    def __init__(self):
+        super().__init__()
+        self.best, self.best_epoch, self.best_weights, self.final = np.inf, None, None, None
+        self.epoch, self.last, self.longest = 0, None, 0.0
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_begin(self, batch, logs=None):
+        self.last = time.monotonic()
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch > 0:
+            self.longest = max(self.longest, time.monotonic() - self.last)
+    def on_epoch_end(self, epoch, logs=None):
+        log("epoch", epoch=epoch + 1)
+        if logs["val_loss"] < self.best:
+            self.best, self.best_epoch, self.best_weights = logs["val_loss"], epoch + 1, self.model.get_weights()
+    def on_train_end(self, logs=None):
+        self.final = self.model.get_weights()
+
+def same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+def panel_for(controller, tag):
+    panel = ControlPanel(controller)
+    display(panel)
+    panel.stop_button.on_click(lambda b: log(tag + "-stop"))
+    panel.patience_slider.observe(lambda ch: log(tag + "-slider", value=ch["new"], patience=controller.patience), "value")
+    controller.add_listener(lambda s: log(tag + "-snap", reason=s.stop_reason, epoch=s.last_epoch,
+                                          stopped_epoch=s.stopped_epoch, stopped_batch=s.stopped_batch))
+    return panel
+
+class Boom(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise ValueError("boom")
+"""
+
+
+def check_graceful_interrupt(kernel: KernelSession, tag: str) -> float:
+    """Interrupt during a plain fit is a graceful stop (no KeyboardInterrupt, best
+    weights restored, the status says so), and outside fit behaves as usual. Returns
+    the seconds from the interrupt to the stop applied."""
+    kernel.execute(
+        "controller = EarlyStoppingController(monitor='val_loss', patience=500, restore_best_weights=True)\n"
+        f"panel = panel_for(controller, {tag!r})"
+    )
+    fit_id = kernel.kc.execute(
+        "x, y, xv, yv = data(learnable=False)\n"
+        "model, rec = model_for(0.02), Recorder()\n"
+        "history = model.fit(x, y, validation_data=(xv, yv), epochs=2000, batch_size=8, verbose=0,\n"
+        "                    callbacks=[rec, controller])\n"
+        "s = controller.snapshot()\n"
+        "print(json.dumps({'reason': s.stop_reason, 'epochs': len(history.epoch), 'best_epoch': rec.best_epoch,\n"
+        "                  'restored': same(model.get_weights(), rec.best_weights),\n"
+        "                  'moved': not same(rec.final, rec.best_weights), 'status': panel.status_line,\n"
+        "                  'handler': __import__('signal').getsignal(2) is __import__('signal').default_int_handler}))"
+    )
+    kernel.wait_for("epoch", epoch=12)
+    sent = time.time()
+    kernel.km.interrupt_kernel()
+    stop = kernel.wait_for(f"{tag}-snap", reason="interrupted")
+    result = kernel.finish(fit_id)
+    assert result["status"] == "ok", result  # no KeyboardInterrupt in the cell
+    out = json.loads(result["stdout"])
+    assert out["reason"] == "interrupted" and out["epochs"] < 2000
+    assert out["best_epoch"] < out["epochs"] and out["moved"] and out["restored"]
+    assert out["status"].startswith("interrupted at epoch") and out["handler"] is True
+
+    busy = kernel.kc.execute("time.sleep(30)")  # outside fit: Interrupt behaves as usual
+    time.sleep(0.5)
+    kernel.km.interrupt_kernel()
+    reply = kernel.finish(busy, timeout=20)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    return float(stop["t"] - sent)
