@@ -17,6 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from interrupts import InterruptAtBatch
 
 from widget_callbacks import (
     ControlPanel,
@@ -296,18 +297,12 @@ def test_graceful_interrupt_is_validated() -> None:
 def test_with_graceful_interrupt_off_interrupt_reaches_the_cell(ipython_shell: Any, panel: bool) -> None:
     before = signal.getsignal(signal.SIGINT)
 
-    class Interrupt(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if self.params and batch == 1 and not getattr(self, "sent", False):
-                self.sent = True
-                signal.raise_signal(signal.SIGINT)  # the notebook's Interrupt button
-
     controller = EarlyStoppingController(monitor="val_loss", patience=100, graceful_interrupt=False)
     if panel:
         ControlPanel(controller)  # a panel (steering=True) does not turn it back on
     x, y = _data()
     model = _build_model(keras_tuner.HyperParameters())
-    ipython_shell.user_ns.update(model=model, x=x, y=y, cbs=[controller, Interrupt()])
+    ipython_shell.user_ns.update(model=model, x=x, y=y, cbs=[controller, InterruptAtBatch()])
     result = ipython_shell.run_cell(
         "history = model.fit(x, y, validation_split=0.25, epochs=50, batch_size=8, verbose=0, callbacks=cbs)"
     )

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from interrupts import InterruptAtBatch
 
 from widget_callbacks.adapters.early_stopping import EarlyStoppingController
 from widget_callbacks.core.outcome import STOP_FAILED, STOP_INTERRUPTED
@@ -344,15 +345,9 @@ def test_a_plot_alone_says_failed_when_fit_raises_in_a_cell(ipython_shell: Any) 
 def test_an_undisplayed_controller_makes_interrupt_graceful_in_a_cell(ipython_shell: Any) -> None:
     before = signal.getsignal(signal.SIGINT)
 
-    class Interrupt(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if self.params and batch == 1 and not getattr(self, "sent", False):
-                self.sent = True
-                signal.raise_signal(signal.SIGINT)  # the notebook's Interrupt button
-
     controller = EarlyStoppingController(monitor="val_loss", patience=100, restore_best_weights=True)
     x, y, xv, yv = _data()
-    ipython_shell.user_ns.update(model=_model(), x=x, y=y, xv=xv, yv=yv, cbs=[controller, Interrupt()])
+    ipython_shell.user_ns.update(model=_model(), x=x, y=y, xv=xv, yv=yv, cbs=[controller, InterruptAtBatch()])
     result = ipython_shell.run_cell(
         "history = model.fit(x, y, validation_data=(xv, yv), epochs=50, verbose=0, callbacks=cbs)"
     )

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MSG_STATIC_PNG, MSG_STATIC_PNG_REQUEST, TRAITS } from "../src/protocol.js";
 import { answerStaticPng, figureFor, imageOptions, parseRequest, pngBase64 } from "../src/static_png.js";
+import { fakeModel } from "./fake_model.js";
 
 const request = (extra = {}) => ({
   type: MSG_STATIC_PNG_REQUEST,
@@ -81,32 +82,6 @@ test("pngBase64 keeps the data of a PNG data URL only", () => {
   assert.equal(pngBase64("data:image/png;base64,iVBORw0K"), "iVBORw0K");
   for (const bad of ["data:image/png;base64,", "data:image/svg+xml,<svg/>", null, 42]) assert.equal(pngBase64(bad), null);
 });
-
-function fakeModel(values) {
-  const listeners = new Map();
-  const sent = [];
-  return {
-    sent,
-    get: (name) => values[name],
-    set: (name, value) => {
-      values[name] = value;
-    },
-    send: (content) => sent.push(content),
-    on(event, fn) {
-      listeners.set(event, [...(listeners.get(event) ?? []), fn]);
-    },
-    off(event, fn) {
-      listeners.set(
-        event,
-        (listeners.get(event) ?? []).filter((f) => f !== fn),
-      );
-    },
-    emit(event, ...args) {
-      for (const fn of listeners.get(event) ?? []) fn(...args);
-    },
-    count: () => [...listeners.values()].reduce((n, fns) => n + fns.length, 0),
-  };
-}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 

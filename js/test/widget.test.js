@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as esbuild from "esbuild";
 import { DEFAULT_HEIGHT, PLOT_CONFIG, TRAITS } from "../src/protocol.js";
+import { fakeModel } from "./fake_model.js";
 
 /** @type {{calls: Array<[string, ...any[]]>}} */
 const fakePlotly = {
@@ -116,30 +117,6 @@ function fakeWindow() {
       frames.clear();
       for (const cb of pending) cb();
     },
-  };
-}
-
-function fakeModel(values) {
-  const listeners = new Map();
-  return {
-    listeners,
-    get: (name) => values[name],
-    set: (name, value) => {
-      values[name] = value;
-    },
-    on(event, fn) {
-      listeners.set(event, [...(listeners.get(event) ?? []), fn]);
-    },
-    off(event, fn) {
-      listeners.set(
-        event,
-        (listeners.get(event) ?? []).filter((f) => f !== fn),
-      );
-    },
-    emit(event, ...args) {
-      for (const fn of listeners.get(event) ?? []) fn(...args);
-    },
-    count: () => [...listeners.values()].reduce((n, fns) => n + fns.length, 0),
   };
 }
 

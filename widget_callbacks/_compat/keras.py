@@ -55,6 +55,7 @@ def checkpoint_file_path(checkpoint: Any, epoch: int, batch: int | None, logs: A
 
 
 @functools.cache
+@functools.lru_cache(maxsize=1)
 def early_stopping_resets_best() -> bool:
     """Whether ``EarlyStopping.on_train_begin`` forgets ``best`` (Keras >= 3.15.0; 3.13
     keeps it across ``fit`` calls), seen by calling it once on a stock instance."""

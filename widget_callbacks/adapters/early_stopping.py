@@ -46,6 +46,7 @@ from ..kernel.cells import CellEndHook, current_shell
 from ..kernel.polling import poll_shell, shell_polling
 from ..kernel.reconnect import reconnect_service
 from ..kernel.steering import enable_steering
+from .logs import array_shape, to_float
 
 _print_msg = compat.print_msg()  # Keras prints its callback messages with this
 
@@ -396,8 +397,6 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         error Keras ends in, saying what is expected. A missing value warns as in
         Keras and gives ``None``.
         """
-        from .logs import array_shape, to_float  # (a function: nothing else here changes)
-
         value = super().get_monitor_value(logs)
         shape = array_shape(value)
         if not shape:  # missing, a number, a 0-d array or tensor: as before

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .history import RunHistory, json_number, metric_family
 from .marks import axis_names, build_layout, build_overlays
+from .progress import within_epoch
 from .protocol import PALETTE
 from .records import CheckpointRecord, StoppingSnapshot
 
@@ -55,7 +56,7 @@ def batch_x(epoch: int, batch: int, batches_per_epoch: int | None) -> float:
     """
     if not batches_per_epoch:
         return float(epoch)
-    batch = min(max(batch, 1), batches_per_epoch)
+    batch = within_epoch(max(batch, 1), batches_per_epoch)
     return round(epoch - 1 + batch / batches_per_epoch, 4)
 
 
@@ -200,8 +201,7 @@ class PlotState:
         stopping = self.stopping
         if stopping is None or stopping.stopped_batch is None or stopping.stopped_epoch != epoch:
             return None
-        batch = max(stopping.stopped_batch, 0)
-        return min(batch, self.batches_per_epoch) if self.batches_per_epoch else batch
+        return within_epoch(stopping.stopped_batch, self.batches_per_epoch)
 
     def partial_epoch(self) -> tuple[int, int] | None:
         """``(epoch, batches run)`` when the last epoch drawn stopped before its last

@@ -9,6 +9,18 @@ from typing import Any
 Clock = Callable[[], float]
 
 
+def within_epoch(batch: int, batches: int | None) -> int:
+    """A 1-based batch kept within an epoch of ``batches`` batches, when known (Keras
+    3.15 numbers the last, partial execution of ``steps_per_execution`` as if it were
+    whole: batch 12 of 10).
+
+    >>> within_epoch(12, 10), within_epoch(7, None), within_epoch(-1, 10)
+    (10, 7, 0)
+    """
+    batch = max(batch, 0)
+    return min(batch, batches) if batches else batch
+
+
 class Throttle:
     """Lets an event through at most once per ``interval`` seconds.
 
@@ -78,9 +90,7 @@ class ProgressTracker:
         self._epoch_start = self._clock()
 
     def end_batch(self, batch: int) -> None:
-        """``batch`` is 1-based, kept within the epoch's batches when they are known
-        (Keras 3.15 numbers the last, partial execution of ``steps_per_execution`` as
-        if it were whole: batch 12 of 10).
+        """``batch`` is 1-based, kept `within_epoch`.
 
         >>> tracker = ProgressTracker()
         >>> tracker.begin(epochs=2, batches=10)
@@ -88,20 +98,16 @@ class ProgressTracker:
         >>> tracker.batch
         10
         """
-        self.batch = self._within_epoch(batch)
+        self.batch = within_epoch(batch, self.batches)
 
     def end_epoch(self, batch: int | None = None) -> None:
         """The epoch ended after its 1-based ``batch`` (a stop within the epoch), or,
         when ``None``, after all its batches."""
         self._epochs_done += 1
         if batch is not None:
-            self.batch = self._within_epoch(batch)
+            self.batch = within_epoch(batch, self.batches)
         elif self.batches:
             self.batch = self.batches
-
-    def _within_epoch(self, batch: int) -> int:
-        batch = max(batch, 0)
-        return min(batch, self.batches) if self.batches else batch
 
     @property
     def elapsed(self) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 _log = logging.getLogger(__name__)
 
-CellEndListener = Callable[[Any], None]
+CellListener = Callable[[Any], None]
 
 
 def current_shell() -> Any:
@@ -42,8 +42,8 @@ class CellWatcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._shell: Any = None
-        self._listeners: list[CellEndListener] = []
-        self._start_listeners: list[CellEndListener] = []
+        self._listeners: list[CellListener] = []
+        self._start_listeners: list[CellListener] = []
         self.running = False
 
     def watch(self, shell: Any = None) -> bool:
@@ -64,31 +64,25 @@ class CellWatcher:
         shell.events.register("post_run_cell", self._post)
         return True
 
-    def on_cell_end(self, fn: CellEndListener, shell: Any = None) -> Callable[[], None]:
+    def on_cell_end(self, fn: CellListener, shell: Any = None) -> Callable[[], None]:
         """Calls ``fn(result)`` (IPython's ``ExecutionResult``) each time a cell ends,
         until the returned function is called."""
-        self.watch(shell)
-        with self._lock:
-            self._listeners.append(fn)
+        return self._subscribe(self._listeners, fn, shell)
 
-        def unsubscribe() -> None:
-            with self._lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-
-        return unsubscribe
-
-    def on_cell_start(self, fn: CellEndListener, shell: Any = None) -> Callable[[], None]:
+    def on_cell_start(self, fn: CellListener, shell: Any = None) -> Callable[[], None]:
         """Calls ``fn(info)`` (IPython's ``ExecutionInfo``) each time a cell starts,
         until the returned function is called."""
+        return self._subscribe(self._start_listeners, fn, shell)
+
+    def _subscribe(self, listeners: list[CellListener], fn: CellListener, shell: Any) -> Callable[[], None]:
         self.watch(shell)
         with self._lock:
-            self._start_listeners.append(fn)
+            listeners.append(fn)
 
         def unsubscribe() -> None:
             with self._lock:
-                if fn in self._start_listeners:
-                    self._start_listeners.remove(fn)
+                if fn in listeners:
+                    listeners.remove(fn)
 
         return unsubscribe
 
@@ -112,7 +106,7 @@ class CellWatcher:
         self._call(listeners, result)
 
     @staticmethod
-    def _call(listeners: list[CellEndListener], value: Any) -> None:
+    def _call(listeners: list[CellListener], value: Any) -> None:
         for fn in listeners:
             try:
                 fn(value)
@@ -140,7 +134,7 @@ class CellEndHook:
     >>> hook.register(); hook.unregister()  # no IPython here: both do nothing
     """
 
-    def __init__(self, fn: CellEndListener, watcher: CellWatcher | None = None) -> None:
+    def __init__(self, fn: CellListener, watcher: CellWatcher | None = None) -> None:
         self._fn = fn
         self._watcher = watcher or _WATCHER
         self._unsubscribe: Callable[[], None] | None = None
