@@ -36,3 +36,15 @@ def test_the_keras_file_path_fallback_formats_like_keras(tmp_path) -> None:
         filepath = checkpoint.filepath
 
     assert keras.checkpoint_file_path(Public(), 2, None, logs) == private == str(tmp_path / "03-0.50.keras")
+
+
+def test_learning_rate_source_tells_a_schedule_from_a_variable() -> None:
+    """``learning_rate_source`` (``Optimizer._learning_rate``): the multiplier wraps a
+    schedule and assigns a variable; ``running_callbacks`` finds the fit's callbacks."""
+    import keras as k
+
+    decay = k.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    assert keras.learning_rate_source(k.optimizers.SGD(decay)) is decay
+    assert isinstance(keras.learning_rate_source(k.optimizers.Adam(1e-3)), k.Variable)
+    assert keras.learning_rate_source(object()) is None
+    assert keras.running_callbacks() == []  # not inside a CallbackList's hook

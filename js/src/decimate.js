@@ -237,3 +237,49 @@ export function decimate(x, y, maxBuckets) {
   return { ...gatherXY(x ?? null, y, index), index, bucketSize: dec.size };
 }
 
+
+/**
+ * The points of x/y to draw for the x range [lo, hi] (a zoom): the points
+ * inside it plus one on each side (the line runs on to the edges),
+ * min/max-decimated like decimate() when there are more than
+ * SHORT_FACTOR * maxBuckets of them, so a zoom shows the detail of that
+ * range. x need only be increasing where it is not null (a gap).
+ *
+ * @param {ArrayLike<unknown>} x  increasing
+ * @param {ArrayLike<unknown>} y
+ * @param {number} n  points of x/y to consider
+ * @param {number} lo
+ * @param {number} hi
+ * @param {number} maxBuckets
+ * @returns {number[]} source indices to draw, increasing
+ */
+export function rangeIndices(x, y, n, lo, hi, maxBuckets) {
+  let first = -1;
+  let last = -1;
+  let before = -1;
+  let after = -1;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (v < lo) before = i;
+    else if (v > hi) {
+      after = i;
+      break;
+    } else {
+      if (first < 0) first = i;
+      last = i;
+    }
+  }
+  const a = before >= 0 ? before : first >= 0 ? first : after;
+  const b = after >= 0 ? after : last >= 0 ? last : before;
+  if (a < 0 || b < 0) return [];
+  const count = b - a + 1;
+  const buckets = Math.max(1, Math.floor(maxBuckets));
+  if (count <= SHORT_FACTOR * buckets) return Array.from({ length: count }, (_, k) => a + k);
+  const xs = Array.prototype.slice.call(x, a, b + 1);
+  const ys = Array.prototype.slice.call(y, a, b + 1);
+  return new Decimator()
+    .update(xs, ys, count, buckets)
+    .indices()
+    .map((i) => i + a);
+}

@@ -6,6 +6,7 @@
 import Plotly from "plotly.js-basic-dist-min";
 import { DEFAULT_HEIGHT, PLOT_CONFIG } from "./protocol.js";
 import { appendTails, tailStates, tailsIntact } from "./svg_append.js";
+import { redrawLines } from "./svg_lines.js";
 
 export { Plotly };
 
@@ -49,12 +50,19 @@ export function createPlot(doc) {
   let appended = 0;
   /** @type {() => void} */
   let stale = () => {};
+  /** @type {(event: Record<string, unknown>) => void} */
+  let relayoutListener = () => {};
   let listening = false;
   // Plotly redraws by itself on zoom, legend clicks and resizes, at times from
   // the data it computed at the last full draw: appended points can vanish
   // from the SVG until the next one.
   const onPlotlyRedraw = () => {
     if (appended > 0) stale();
+  };
+  /** @param {unknown} event */
+  const onPlotlyRelayout = (event) => {
+    onPlotlyRedraw();
+    if (event && typeof event === "object") relayoutListener(/** @type {Record<string, unknown>} */ (event));
   };
 
   return {
@@ -79,6 +87,13 @@ export function createPlot(doc) {
      */
     onStale(fn) {
       stale = fn;
+    },
+    /**
+     * Call `fn` with each `plotly_relayout` event (a zoom, a pan, an autoscale).
+     * @param {(event: Record<string, unknown>) => void} fn
+     */
+    onRelayout(fn) {
+      relayoutListener = fn;
     },
     /** Points drawn by append() since the last full draw (Plotly's hover lacks them). */
     get appended() {
@@ -108,7 +123,7 @@ export function createPlot(doc) {
           const gd = /** @type {any} */ (div);
           if (!listening && typeof gd.on === "function") {
             listening = true;
-            gd.on("plotly_relayout", onPlotlyRedraw);
+            gd.on("plotly_relayout", onPlotlyRelayout);
             gd.on("plotly_restyle", onPlotlyRedraw);
           }
         },
@@ -156,6 +171,22 @@ export function createPlot(doc) {
       if (added < 0) return false;
       appended += added;
       if (added > 0) /** @type {any} */ (div).emit?.("plotly_afterplot");
+      return true;
+    },
+    /**
+     * Redraw the lines whose data changed since the last full draw without
+     * Plotly (see svg_lines.js: a smoothing slider being dragged), then emit
+     * `plotly_afterplot`. Plotly's hover and its own redraws still know the
+     * old data: counted as appended (stale) until the next full draw.
+     * @param {object[]} data  what a full draw would hand to Plotly now
+     * @returns {boolean} false: a full draw is needed instead
+     */
+    redrawLines(data) {
+      if (!drawn || !settled) return false;
+      const done = redrawLines(div, /** @type {any[]} */ (lastData), /** @type {any[]} */ (data));
+      if (done < 0) return false;
+      appended += 1;
+      /** @type {any} */ (div).emit?.("plotly_afterplot");
       return true;
     },
     resize() {

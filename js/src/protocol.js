@@ -25,6 +25,12 @@
  *              `message` (free text shown after the status).
  * - `run`      (LivePlot.run, int): counts runs; `extend` messages whose
  *              `run` differs are ignored.
+ * - `view`     (LivePlot.view, dict, see View): smoothing, log-y panels, x
+ *              axis, robust y range, theme. The toolbar (./toolbar.js) sets
+ *              it (and saves it back); Python may set it too.
+ * - `summary`  (LivePlot.summary, dict, see Summary): per metric last and
+ *              best values, epoch duration, samples per second; shown in a
+ *              table under the plot (./summary_table.js).
  *
  * Messages from the kernel (anywidget `msg:custom`):
  *
@@ -33,6 +39,8 @@
  *   before the append: points a view already has (from a newer state, or
  *   from another view of the same model) are skipped. Keys other than
  *   `trace` and `offset` are arrays to extend (`x`, `y`, `text`, `customdata`).
+ *   The `metric` and `batch` traces carry `customdata`: the seconds since the
+ *   run started, one per point (the "time" x axis; missing: time unknown).
  *   A throttled batch update adds `progress` (a whole `progress` dict): the
  *   Python trait was updated in place (no sync), so the front end sets its
  *   `progress` from the message (locally, never saved back).
@@ -95,6 +103,31 @@ export const PLOT_CONFIG = Object.freeze({
   ...PROTOCOL.plot_config,
   modeBarButtonsToRemove: [...PROTOCOL.plot_config.modeBarButtonsToRemove, ...PROTOCOL.live_mode_bar_removed],
 });
+
+/**
+ * @typedef {{
+ *   smoothing: number, log_y: string[], x_axis: string, robust_y: boolean, theme: string
+ * }} View  the `view` trait (LivePlot.view): what the toolbar shows and sets
+ * @typedef {{metric: string, last: number | null, best: number | null,
+ *   best_epoch: number | null, direction: string}} SummaryRow
+ * @typedef {{rows: SummaryRow[], epoch_seconds: number | null,
+ *   samples_per_second: number | null}} Summary  the `summary` trait (LivePlot.summary)
+ */
+
+/** @type {Readonly<View>} the view of a plot nobody has set one for */
+export const VIEW_DEFAULTS = Object.freeze({ ...PROTOCOL.view_defaults, log_y: [...PROTOCOL.view_defaults.log_y] });
+
+/** Values of `view.x_axis`: "epoch", "step", "time". */
+export const X_AXES = Object.freeze([...PROTOCOL.x_axes]);
+
+/** Values of `view.theme`: "auto" (follow the page), "light", "dark". */
+export const THEMES = Object.freeze([...PROTOCOL.themes]);
+
+/** Longest metric name shown whole in legends, axis titles and the summary (characters). */
+export const MAX_NAME_CHARS = PROTOCOL.sizes.max_name_chars;
+
+/** Colours of the dark theme: background, text, grid, label_background (theme.js). */
+export const DARK_PALETTE = Object.freeze({ ...PROTOCOL.dark_palette });
 
 /** Height of the plot when the layout trait gives none (pixels). */
 export const DEFAULT_HEIGHT = PROTOCOL.sizes.default_height;

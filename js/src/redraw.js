@@ -25,7 +25,7 @@ export const FULL = 3;
 
 /**
  * What a change of each synced trait redraws: a new `traces` list (a new run,
- * a new metric), `overlays` or `run` redraw in full, a new `plot_layout` only
+ * a new metric), `overlays`, `run` or `view` redraw in full, a new `plot_layout` only
  * the layout; `progress` redraws nothing by itself (see setLive()).
  * @type {Readonly<Record<string, Level>>}
  */
@@ -35,6 +35,9 @@ export const TRAIT_LEVELS = Object.freeze({
   [TRAITS.overlays]: FULL,
   [TRAITS.run]: FULL,
   [TRAITS.progress]: NONE,
+  // the view settings change what every trace draws; the summary is a table
+  [TRAITS.view]: FULL,
+  [TRAITS.summary]: NONE,
 });
 
 export class RedrawPlan {

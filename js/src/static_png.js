@@ -4,11 +4,15 @@
 // each trace's number of points, the layout and the overlays. The front end waits
 // until its model's traces hold those points (a trait update can still be in
 // flight: custom messages overtake ipywidgets' asynchronous state updates),
-// renders that figure with Plotly.toImage (what the PNG button of download.js
-// uses, through Plotly.downloadImage) and answers with MSG_STATIC_PNG, base64.
+// renders that figure as the view settings draw it (viewedFigure: smoothed, log
+// y, the x axis; light, as exports are) with Plotly.toImage (what the PNG button
+// of download.js uses, through Plotly.downloadImage) and answers with
+// MSG_STATIC_PNG, base64.
 // Python side: widget_callbacks/widgets/static_copy.py.
 
+import { ViewFrame } from "./frame.js";
 import { MSG_STATIC_PNG, MSG_STATIC_PNG_REQUEST, TRAITS } from "./protocol.js";
+import { normalizeView } from "./view.js";
 
 /** Keys of a trace that hold one value per point (those `extend` appends to). */
 export const PER_POINT_KEYS = Object.freeze(["x", "y", "text", "customdata"]);
@@ -89,6 +93,34 @@ export function figureFor(request, traces, run) {
 }
 
 /**
+ * The figure as the view settings draw it (as export does: smoothed, log y,
+ * the x axis, the robust range), light whatever the page (exports default to
+ * light), fitted to its data (no live headroom, no zoom).
+ * @param {{data: object[], layout: Record<string, unknown>}} figure  from figureFor
+ * @param {number} count  how many of its data are traces (the rest: overlays)
+ * @param {unknown} view  the `view` trait
+ * @param {unknown} progress  the `progress` trait (batches per epoch)
+ * @returns {{data: object[], layout: Record<string, unknown>}}
+ */
+export function viewedFigure(figure, count, view, progress) {
+  const v = normalizeView(view);
+  const width = typeof figure.layout.width === "number" ? figure.layout.width : 900;
+  const out = new ViewFrame().full({
+    traces: /** @type {any[]} */ (figure.data.slice(0, count)),
+    overlays: /** @type {any[]} */ (figure.data.slice(count)),
+    layout: figure.layout,
+    progress: /** @type {any} */ (progress),
+    view: v,
+    dark: false,
+    width,
+    live: false,
+    zoom: {},
+    robust: v.robust_y,
+  });
+  return { data: out.data, layout: { ...out.layout, width, height: figure.layout.height, autosize: false } };
+}
+
+/**
  * Plotly.toImage options of the request.
  * @param {StaticPngRequest} request
  */
@@ -124,9 +156,10 @@ export function answerStaticPng(model, plotly) {
   };
   const attempt = () => {
     if (!pending) return;
-    const figure = figureFor(pending.request, model.get(TRAITS.traces), model.get(TRAITS.run));
-    if (!figure) return; // not there yet: a trait update or an extend message brings it
+    const raw = figureFor(pending.request, model.get(TRAITS.traces), model.get(TRAITS.run));
+    if (!raw) return; // not there yet: a trait update or an extend message brings it
     const { request } = pending;
+    const figure = viewedFigure(raw, request.lengths.length, model.get(TRAITS.view), model.get(TRAITS.progress));
     drop();
     Promise.resolve()
       .then(() => plotly.toImage(figure, imageOptions(request)))

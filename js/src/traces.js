@@ -1,8 +1,10 @@
 // Pure data helpers (no DOM): applying `extend` messages to the model's traces
 // and choosing what is drawn (min/max decimation of long traces, sized by the
-// width of their subplot; headroom on the x axes while a run is live).
+// width of their subplot, or to a zoomed range; headroom on the x axes while a
+// run is live). (Over 300 lines: displayData's memo and its per-point arrays are
+// most of it; the three jobs share the trace shapes and are tested together.)
 
-import { Decimator, SHORT_FACTOR, decimate, gatherXY } from "./decimate.js";
+import { Decimator, SHORT_FACTOR, decimate, gatherXY, rangeIndices } from "./decimate.js";
 import { MSG_EXTEND } from "./protocol.js";
 
 export { decimate };
@@ -162,8 +164,10 @@ function pick(arr, index, n) {
 
 /**
  * @typedef {{n: number, widthPx: number, x: unknown, y: unknown,
- *   out: Trace, dec: Decimator | null}} CacheEntry
+ *   out: Trace, dec: Decimator | null, range: string}} CacheEntry
  */
+
+/** @typedef {Record<string, [number, number]>} AxisRanges  x axis id -> zoomed range */
 
 /**
  * A memo for displayData. Give each view its own: Plotly writes into the trace
@@ -195,15 +199,18 @@ const defaultCache = createDisplayCache();
  *   (not positive: 1000)
  * @param {WeakMap<object, CacheEntry>} [cache]  from createDisplayCache()
  * @param {Record<string, number>} [axisPx]  width of each x axis (axisWidths())
+ * @param {AxisRanges} [ranges]  x axes zoomed into a range: their long traces
+ *   are decimated over that range only (rangeIndices), so a zoom shows detail
  * @returns {Trace[]}
  */
-export function displayData(traces, widthPx, cache = defaultCache, axisPx = {}) {
+export function displayData(traces, widthPx, cache = defaultCache, axisPx = {}, ranges = {}) {
   const width = Number.isFinite(widthPx) && widthPx > 0 ? widthPx : 1000;
   if (!Array.isArray(traces)) return [];
   return traces.map((trace, i) => {
     const axis = trace && typeof trace.xaxis === "string" ? trace.xaxis : "x";
     const px = axisPx[axis] > 0 ? axisPx[axis] : width;
-    return displayTrace(trace, px, cache, `wc${i}`);
+    const range = Object.prototype.hasOwnProperty.call(ranges, axis) ? ranges[axis] : null;
+    return displayTrace(trace, px, cache, `wc${i}`, range);
   });
 }
 
@@ -212,31 +219,36 @@ export function displayData(traces, widthPx, cache = defaultCache, axisPx = {}) 
  * @param {number} widthPx  of its subplot
  * @param {WeakMap<object, CacheEntry>} cache
  * @param {string} uid  when the trace has none
+ * @param {[number, number] | null} [range]  the zoomed x range of its axis
  * @returns {Trace}
  */
-function displayTrace(trace, widthPx, cache, uid) {
+function displayTrace(trace, widthPx, cache, uid, range = null) {
   if (!trace || typeof trace !== "object" || !Array.isArray(trace.y)) return trace;
   const maxBuckets = Math.max(1, Math.round(BUCKETS_PER_PX * widthPx));
   const x = Array.isArray(trace.x) ? trace.x : null;
   const y = trace.y;
   const n = x ? Math.min(x.length, y.length) : y.length;
   const wanted = trace.meta?.decimate !== false && n > SHORT_FACTOR * maxBuckets;
+  const rangeKey = wanted && range && x ? `${range[0]},${range[1]}` : "";
   let entry = cache.get(trace);
-  if (entry && entry.n === n && entry.x === x && entry.y === y && entry.widthPx === widthPx) {
+  if (entry && entry.n === n && entry.x === x && entry.y === y && entry.widthPx === widthPx && entry.range === rangeKey) {
     return entry.out;
   }
   /** @type {number[] | null} */
   let index = null;
   /** @type {Decimator | null} */
   let dec = entry?.dec ?? null;
-  if (wanted) {
+  if (rangeKey && x && range) {
+    index = rangeIndices(x, y, n, range[0], range[1], maxBuckets);
+  } else if (wanted) {
     dec = (dec ?? new Decimator()).update(x, y, n, maxBuckets);
     index = dec.indices();
   }
   /** @type {Trace} */
   const out = { ...trace };
   if (typeof out.uid !== "string") out.uid = uid;
-  const mode = trace.meta?.decimate === false ? trace.mode : displayMode(trace.mode, n, widthPx);
+  const inView = rangeKey && index ? index.length : n;
+  const mode = trace.meta?.decimate === false ? trace.mode : displayMode(trace.mode, inView, widthPx);
   if (mode !== trace.mode) out.mode = mode;
   if (index) {
     const xy = gatherXY(x, y, index);
@@ -256,7 +268,7 @@ function displayTrace(trace, widthPx, cache, uid) {
     }
     out.marker = marker;
   }
-  cache.set(trace, { n, widthPx, x, y, out, dec });
+  cache.set(trace, { n, widthPx, x, y, out, dec, range: rangeKey });
   return out;
 }
 

@@ -9,7 +9,9 @@ const json = JSON.parse(readFileSync(new URL("../../widget_callbacks/core/protoc
 
 test("protocol.js exports exactly the protocol's constants", () => {
   assert.deepEqual(Object.keys(protocol).sort(), [
+    "DARK_PALETTE",
     "DEFAULT_HEIGHT",
+    "MAX_NAME_CHARS",
     "MSG_EXTEND",
     "MSG_STATIC_PNG",
     "MSG_STATIC_PNG_REQUEST",
@@ -21,7 +23,10 @@ test("protocol.js exports exactly the protocol's constants", () => {
     "STATUS_STOPPED",
     "STATUS_TRAINING",
     "STATUS_WAITING",
+    "THEMES",
     "TRAITS",
+    "VIEW_DEFAULTS",
+    "X_AXES",
   ]);
 });
 
@@ -42,6 +47,19 @@ test("trait names, message type, statuses and progress keys come from the JSON",
   assert.equal(protocol.STATUSES.length, 5, "one STATUS_* per status");
   assert.deepEqual(protocol.PROGRESS_KEYS, json.progress_keys);
   assert.ok(protocol.PROGRESS_KEYS.includes("logs"));
+});
+
+test("the view's defaults, x axes and themes come from the JSON", () => {
+  assert.deepEqual(protocol.VIEW_DEFAULTS, json.view_defaults);
+  assert.deepEqual(protocol.X_AXES, json.x_axes);
+  assert.deepEqual(protocol.THEMES, json.themes);
+  assert.deepEqual(protocol.VIEW_DEFAULTS, { smoothing: 0, log_y: [], x_axis: "epoch", robust_y: false, theme: "auto" });
+  assert.ok(protocol.X_AXES.includes(protocol.VIEW_DEFAULTS.x_axis));
+  assert.ok(protocol.THEMES.includes(protocol.VIEW_DEFAULTS.theme));
+  assert.equal(protocol.TRAITS.view, "view");
+  assert.equal(protocol.TRAITS.summary, "summary");
+  assert.equal(protocol.MAX_NAME_CHARS, json.sizes.max_name_chars);
+  assert.deepEqual(protocol.DARK_PALETTE, json.dark_palette);
 });
 
 test("PLOT_CONFIG is the JSON's plot_config less the buttons the live view replaces", () => {

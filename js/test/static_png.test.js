@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MSG_STATIC_PNG, MSG_STATIC_PNG_REQUEST, TRAITS } from "../src/protocol.js";
-import { answerStaticPng, figureFor, imageOptions, parseRequest, pngBase64 } from "../src/static_png.js";
+import { answerStaticPng, figureFor, imageOptions, parseRequest, pngBase64, viewedFigure } from "../src/static_png.js";
 import { fakeModel } from "./fake_model.js";
 
 const request = (extra = {}) => ({
@@ -141,4 +141,23 @@ test("answerStaticPng answers once per request, after the points arrived, and ig
   assert.equal(model.sent.length, 2);
   cleanup();
   assert.equal(model.count(), 0);
+});
+
+test("viewedFigure draws the static copy as the view settings do, light", () => {
+  const figure = {
+    data: [
+      { name: "loss", x: [1, 2, 3], y: [1, 2, 3], customdata: [2, 4, 6], xaxis: "x", yaxis: "y", meta: { role: "metric" } },
+      { name: "best", x: [2], y: [2], xaxis: "x", yaxis: "y", meta: { role: "best" } },
+    ],
+    layout: { width: 900, height: 700, autosize: false, paper_bgcolor: "white", yaxis: { title: { text: "loss" } }, xaxis: {} },
+  };
+  const out = viewedFigure(figure, 1, { smoothing: 0.5, log_y: ["loss"], x_axis: "time", theme: "dark" }, { batches: 10 });
+  assert.deepEqual(out.data.map((t) => t.meta.role), ["raw", "metric", "best"]);
+  assert.deepEqual(out.data[1].y, [1, 5 / 3, 17 / 7]);
+  assert.deepEqual(out.data[1].x, [2, 4, 6]);
+  assert.deepEqual(out.data[2].x, [4], "the best star at epoch 2's time");
+  assert.equal(out.layout.yaxis.type, "log");
+  assert.equal(out.layout.paper_bgcolor, "white", "exports are light");
+  assert.deepEqual([out.layout.width, out.layout.height, out.layout.autosize], [900, 700, false]);
+  assert.ok(!out.data.some((t) => t.meta?.role === "headroom"));
 });

@@ -211,8 +211,10 @@ test("render draws with the protocol's config, redraws on messages and cleans up
     assert.ok(fakePlotly.calls.some((c) => c[0] === "purge"), "the plot is purged");
     assert.equal(el.children.length, 0, "the view's DOM is removed");
     const buttons = nodes.filter((n) => n.tagName === "BUTTON");
-    assert.equal(buttons.length, 2);
-    for (const b of buttons) assert.equal(b.listeners.get("click").length, 0, "button listeners are off");
+    assert.equal(buttons.length, 3, "PNG, SVG and the toolbar's robust y (no log toggle: no titled panel)");
+    for (const n of nodes) {
+      for (const [type, fns] of n.listeners) assert.equal(fns.length, 0, `${n.tagName}.${n.className} ${type} listener is off`);
+    }
   } finally {
     globalThis.setTimeout = realSet;
     globalThis.clearTimeout = realClear;
@@ -230,4 +232,98 @@ test("initialize keeps the model's traces and progress current without a view", 
   assert.deepEqual(model.get(TRAITS.progress), progress);
   cleanup();
   assert.equal(model.count(), 0);
+});
+
+test("the toolbar reads and writes the view trait; the summary table follows its trait", async () => {
+  const widget = await loadWidget();
+  const win = fakeWindow();
+  const doc = { defaultView: win, createElement: (tag) => new FakeElement(doc, tag) };
+  const el = new FakeElement(doc, "div");
+  let saved = 0;
+  const model = fakeModel({
+    [TRAITS.traces]: [
+      { type: "scatter", mode: "lines", name: "loss", x: [1, 2, 3], y: [1, 2, 3], meta: { role: "metric" } },
+      { type: "scatter", mode: "lines", name: "accuracy", x: [1, 2, 3], y: [0, 0.5, 0.9], xaxis: "x2", yaxis: "y2", meta: { role: "metric" } },
+    ],
+    [TRAITS.plot_layout]: { xaxis: {}, yaxis: { title: { text: "loss" } }, xaxis2: {}, yaxis2: { title: { text: "accuracy" } } },
+    [TRAITS.overlays]: [],
+    [TRAITS.progress]: { status: "finished", epoch: 3, epochs: 3, batches: 10 },
+    [TRAITS.run]: 1,
+    [TRAITS.view]: { smoothing: 0.5, log_y: ["accuracy"], x_axis: "step", robust_y: false, theme: "dark" },
+    [TRAITS.summary]: { rows: [{ metric: "loss", last: 3, best: 1, best_epoch: 1, direction: "min" }], epoch_seconds: 2, samples_per_second: 100 },
+  });
+  model.save_changes = () => saved++;
+  fakePlotly.calls = [];
+  const cleanup = widget.render({ model, el });
+  const root = el.children[0];
+  const find = (pred) => [...root.walk()].filter(pred);
+  const [slider] = find((n) => n.tagName === "INPUT");
+  assert.equal(slider.type, "range");
+  assert.equal(slider.max, "0.99");
+  assert.equal(slider.value, "0.5");
+  assert.equal(slider.getAttribute("aria-label"), "smoothing");
+  const toggles = find((n) => n.className === "wc-log-toggle");
+  assert.deepEqual(toggles.map((b) => [b.textContent, b.getAttribute("aria-pressed")]), [["loss", "false"], ["accuracy", "true"]]);
+  const [xSelect, themeSelect] = find((n) => n.tagName === "SELECT");
+  assert.equal(xSelect.value, "step");
+  assert.equal(themeSelect.value, "dark");
+  const table = find((n) => n.tagName === "TABLE");
+  assert.equal(table.length, 1, "the summary table");
+  assert.ok(find((n) => n.textContent === "1 (min)").length === 1);
+  assert.ok(find((n) => n.textContent === "epoch 2 s · 100 samples/s").length === 1);
+
+  win.runFrames();
+  const reacts = () => fakePlotly.calls.filter((c) => c[0] === "react");
+  const [, , data, layout] = reacts().at(-1);
+  assert.deepEqual(data.map((t) => t.meta?.role), ["raw", "metric", "raw", "metric"]);
+  assert.deepEqual(data[1].x, [10, 20, 30], "steps");
+  assert.deepEqual(data[1].y, [1, 5 / 3, 17 / 7], "smoothed");
+  assert.equal(layout.yaxis2.type, "log");
+  assert.equal(layout.xaxis.title.text, "step");
+  assert.equal(layout.paper_bgcolor, "#111111", "protocol.json's dark_palette");
+  assert.equal(root.dataset.theme, "dark");
+  const note = find((n) => n.className === "wc-note")[0];
+  assert.equal(note.textContent, "accuracy: 1 value <= 0 not shown on log scale");
+
+  // a slider drag sets the view (and redraws); its release saves it
+  slider.value = "0.9";
+  for (const fn of slider.listeners.get("input")) fn({ target: slider });
+  assert.equal(model.get(TRAITS.view).smoothing, 0.9);
+  assert.equal(saved, 0);
+  for (const fn of slider.listeners.get("change")) fn({ target: slider });
+  assert.equal(saved, 1);
+  win.runFrames();
+  assert.ok(Math.abs(reacts().at(-1)[2][1].y[1] - (0.9 * 0.1 + 0.1 * 2) / (1 - 0.81)) < 1e-12);
+
+  // a log toggle, the x axis, the robust range
+  const group = find((n) => n.className === "wc-tool wc-log")[0];
+  for (const fn of group.listeners.get("click")) fn({ target: toggles[0] });
+  assert.deepEqual(model.get(TRAITS.view).log_y, ["accuracy", "loss"]);
+  assert.equal(toggles[0].getAttribute("aria-pressed"), "true");
+  xSelect.value = "time";
+  for (const fn of xSelect.listeners.get("change")) fn({ target: xSelect });
+  assert.equal(model.get(TRAITS.view).x_axis, "time");
+  const robust = find((n) => n.className === "wc-tool wc-robust")[0];
+  for (const fn of robust.listeners.get("click")) fn({ target: robust });
+  assert.equal(model.get(TRAITS.view).robust_y, true);
+  assert.equal(robust.getAttribute("aria-pressed"), "true");
+  assert.equal(saved, 4);
+  win.runFrames();
+  assert.match(note.textContent, /^time unknown/, "no customdata: epochs, said");
+
+  // Python sets the view and the summary
+  model.set(TRAITS.view, { smoothing: 0, log_y: [], x_axis: "epoch", robust_y: false, theme: "light" });
+  model.emit(`change:${TRAITS.view}`);
+  assert.equal(slider.value, "0");
+  win.runFrames();
+  assert.deepEqual(reacts().at(-1)[2].map((t) => t.meta?.role), ["metric", "metric"]);
+  assert.equal(root.dataset.theme, "light");
+  model.set(TRAITS.summary, { rows: [], epoch_seconds: null, samples_per_second: null });
+  model.emit(`change:${TRAITS.summary}`);
+  assert.equal(find((n) => n.tagName === "TABLE").length, 0);
+
+  const nodes = [...root.walk()];
+  cleanup();
+  assert.equal(model.count(), 0);
+  for (const n of nodes) for (const [type, fns] of n.listeners) assert.equal(fns.length, 0, `${n.className} ${type}`);
 });

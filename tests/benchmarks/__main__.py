@@ -22,7 +22,7 @@ from . import _report
 from ._kernel import REPO_ROOT
 from ._report import Row, Section
 
-ALL = ("training", "messages", "frontend", "stop", "bundle")
+ALL = ("training", "messages", "frontend", "stop", "bundle", "jax")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--variants",
         help="training variants, comma-separated keys (default: all; bare always runs): bare, progbar, "
-        "tensorboard, tqdm, livelossplot, figurewidget, es-ckpt, batch-pass, ours-plot, ours-no-panel, ours "
+        "tensorboard, tqdm, livelossplot, figurewidget, es-ckpt, batch-pass, ours-plot, ours-no-panel, ours-no-ckpt, ours "
         "(ours = everything on, with the ControlPanel)",
     )
     p.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         s.title += f" ({time.monotonic() - t0:.0f} s)"
         sections.append(s)
 
-    from . import bench_bundle, bench_frontend, bench_messages, bench_stop, bench_training
+    from . import bench_async, bench_bundle, bench_frontend, bench_messages, bench_stop, bench_training
 
     step("training", lambda: bench_training.run(args.rounds, args.epochs, args.variants, log=log),
          "1. training overhead")  # fmt: skip
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 args.updates, log=log), "3. front-end rendering")  # fmt: skip
     step("stop", lambda: bench_stop.run(args.stop_runs, log=log), "4. stop latency")
     step("bundle", lambda: bench_bundle.run(log=log), "5. bundle size")
+    step("jax", lambda: bench_async.run(args.rounds, args.epochs, log=log), "6. batch-hook dispatch on JAX")
 
     head = _report.machine(command, load_before)
     head.append(f"- total time: {time.monotonic() - started:.0f} s")

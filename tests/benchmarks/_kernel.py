@@ -43,6 +43,22 @@ class IOPubMessage:
     received: float  # time.perf_counter() at receipt
     method: str | None = None  # comm_msg: data.method ("update", "custom", ...)
     text: str | None = None  # stream: the text
+    # comm_msg: what it carries: an update's trait names ("summary"), a custom
+    # message's type ("extend"; "+customdata" when its points carry timestamps)
+    detail: str | None = None
+
+
+def _comm_detail(data: dict[str, Any]) -> str | None:
+    """``"plot_layout,overlays"`` for an update, ``"extend+customdata"`` for a custom
+    message whose points carry timestamps."""
+    if data.get("method") == "update" and isinstance(data.get("state"), dict):
+        return ",".join(sorted(data["state"]))
+    custom = data.get("content")
+    if data.get("method") == "custom" and isinstance(custom, dict):
+        points = custom.get("points") if isinstance(custom.get("points"), list) else []
+        stamped = bool(points) and all(isinstance(p, dict) and "customdata" in p for p in points)
+        return f"{custom.get('type')}{'+customdata' if stamped else ''}"
+    return None
 
 
 @dataclass
@@ -208,7 +224,9 @@ class Kernel:
             if msg_type in ("comm_msg", "stream", "status", "error"):
                 content = json.loads(parts[4])
             if msg_type == "comm_msg" and content is not None:
-                msg.method = (content.get("data") or {}).get("method")
+                data = content.get("data") or {}
+                msg.method = data.get("method")
+                msg.detail = _comm_detail(data)
             elif msg_type == "stream" and content is not None:
                 msg.text = content.get("text")
             with self._lock:

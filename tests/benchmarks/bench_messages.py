@@ -16,6 +16,11 @@ Variants:
   an attached ``EarlyStoppingController`` publishes: the best epoch moves every
   7th epoch (line, patience band, marker) and the "k epochs left" label every
   epoch, so the layout is resent every epoch and the markers every 7th.
+- Both ours carry, since the toolbar (issue 12), the seconds since the run started
+  with each point (``customdata`` in the ``extend`` message) and set the ``summary``
+  trait (the table under the plot) once per epoch; the "messages by type" column
+  names the traits each update carries and marks extends with timestamps
+  (``custom[extend+customdata]``), so the flatness target is checked with them in.
 - ``FigureWidget``: plotly's ``FigureWidget`` (2x2 subplots, 6 scatter traces),
   every trace's ``x`` and ``y`` reassigned with the whole history inside
   ``fig.batch_update()``.
@@ -158,6 +163,7 @@ def _measure(kernel: Kernel, e: int) -> Update:
     methods: dict[str, int] = {}
     for m in comm:
         key = f"{m.msg_type}:{m.method}" if m.method else m.msg_type
+        key += f"[{m.detail}]" if m.detail else ""
         methods[key] = methods.get(key, 0) + 1
     return Update(
         epoch=e,
@@ -232,6 +238,16 @@ def run(points: list[int], log=print) -> tuple[list[Row], Section]:
                 f"{us[0].methods} |"
             )
     details.lines.append("")
+    for res in results:
+        if res.name not in OURS_VARIANTS:
+            continue
+        last = res.updates[points[-1]]
+        stamped = all("extend+customdata" in u.methods for u in last)
+        summary = all("summary" in u.methods for u in last)
+        details.lines.append(
+            f"- {res.name} @ epoch {points[-1]:,}: timestamps in every extend: {'yes' if stamped else 'NO'}; "
+            f"summary trait set every epoch: {'yes' if summary else 'NO'}"
+        )
     for res in results:
         details.lines.append(
             f"- {res.name}: creating and displaying the widget sent {res.creation['messages']} comm "

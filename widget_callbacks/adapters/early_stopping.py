@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import math
 import threading
 import warnings
@@ -28,6 +29,7 @@ import keras
 from keras import ops
 
 from .._compat import keras as compat
+from ..core.guards import StopGuards
 from ..core.listeners import Listeners
 from ..core.monitor import Direction
 from ..core.outcome import (
@@ -43,9 +45,12 @@ from ..core.outcome import (
 from ..core.records import StoppingSnapshot
 from ..core.stopping import StoppingRule
 from ..kernel.cells import CellEndHook, current_shell
-from ..kernel.polling import poll_shell, shell_polling
+from ..kernel.polling import poll_shell, polling_support, shell_polling
 from ..kernel.reconnect import reconnect_service
 from ..kernel.steering import enable_steering
+from .distributed import StepAgreement, step_agreement
+from .guards import GuardWatch
+from .learning_rate import LearningRateMultiplier
 from .logs import array_shape, to_float
 
 _print_msg = compat.print_msg()  # Keras prints its callback messages with this
@@ -103,6 +108,9 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     - ``patience`` (or `set_patience`) and ``paused``: used by the next
       epoch-end decision. While paused nothing stops automatically; a patience
       below the current ``wait`` stops at the next non-improving epoch.
+    - ``learning_rate_multiplier`` (or `set_learning_rate_multiplier`): x0.1 to x10
+      on the optimizer's learning rate, applied on the training thread from the next
+      batch, for a constant rate and a ``LearningRateSchedule`` alike; 1.0 undoes.
     - `add_listener`: a callback given a `StoppingSnapshot` (1-based epochs)
       on the main thread after ``on_train_begin``, every epoch-end decision, a
       stop by hand and ``on_train_end`` (with ``stop_reason`` filled).
@@ -132,9 +140,35 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             a second Interrupt raises ``KeyboardInterrupt``. When False, Interrupt
             raises ``KeyboardInterrupt`` at once, as without this callback (a
             ``fit`` that raised is still reported). Defaults to True.
+        check_finite: stop at the first NaN or infinity of the monitored value,
+            checked at every epoch end and after every batch. Batch logs carry only
+            training metrics: for a ``val_`` monitor the batch check looks at its
+            training counterpart (``loss`` for ``val_loss``), so a divergence stops
+            within the batch where the training loss turns NaN/inf. Defaults to
+            ``False``.
+        stopping_threshold: stop once the monitored value reaches this value
+            (``<=`` in min mode, ``>=`` in max mode), at an epoch end. Defaults to
+            ``None``.
+        divergence_threshold: stop once the monitored value is worse than this
+            value (``>`` in min mode, ``<`` in max mode), at an epoch end. Defaults
+            to ``None``.
+        max_time: seconds, or a ``datetime.timedelta``: stop gracefully once the
+            ``fit`` has run that long (counted from ``on_train_begin``, checked after
+            every batch and at epoch ends). Defaults to ``None``.
+
+    The four guards are off by default (then the decisions are exactly Keras's);
+    their rules are in ``core/guards.py`` (`StopGuards`: the threshold guards skip
+    warm-up epochs; pausing auto-stop holds only the patience rule). A guard's stop
+    is reported like a stop by hand (``stop_reason`` ``"NaN/inf"``, ``"stopping
+    threshold reached"``, ``"divergence threshold exceeded"`` or ``"time limit
+    reached"``, with the batch for a stop within an epoch) and best weights are
+    restored as for any stop when ``restore_best_weights`` is set.
 
     Raises:
-        TypeError: ``graceful_interrupt`` is not a bool.
+        TypeError: ``graceful_interrupt`` or ``check_finite`` is not a bool, a
+            threshold is not a number, ``max_time`` is neither a number nor a
+            ``timedelta``.
+        ValueError: a threshold is NaN, ``max_time`` is <= 0 or not finite.
 
     Copies: a deep copy (Keras Tuner deep-copies the callbacks for each trial)
     shares this controller's listeners (its plot and panel get the copy's
@@ -171,6 +205,10 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         start_from_epoch: int = 0,
         *,
         graceful_interrupt: bool = True,
+        check_finite: bool = False,
+        stopping_threshold: float | None = None,
+        divergence_threshold: float | None = None,
+        max_time: float | datetime.timedelta | None = None,
     ) -> None:
         if not isinstance(graceful_interrupt, bool):
             raise TypeError(
@@ -187,6 +225,11 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
             monitor, min_delta, patience, mode, baseline, start_from_epoch,
             precision="float32", owner=self.__class__.__name__,
         )  # fmt: skip
+        guards = StopGuards(check_finite, stopping_threshold, divergence_threshold, max_time)
+        self._guard = GuardWatch(guards, self._rule.monitor)  # off unless given
+        self._lr_multiplier = LearningRateMultiplier()  # set from any thread, applied in hooks
+        # Several JAX processes: steering acts on all at the same step (adapters/distributed.py).
+        self._agreement: StepAgreement | None = None
         # EarlyStopping.__init__ would assign the attributes that are
         # properties here (backed by the rule), so only Callback's runs.
         keras.callbacks.Callback.__init__(self)
@@ -197,6 +240,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._stop_request: str | None = None  # assigned from any thread
         self._republish = False  # patience/pause changed from any thread during a run
         self._polls = False  # ipykernel 6: the batch hook handles the controls' clicks
+        self._batch_lock = threading.Lock()  # see async_safe
+        self._batch_begun = -1  # the last batch Keras started in this epoch (0-based)
         self._running = False
         self._epoch: int | None = None
         self._hand_stop: tuple[str, int, int | None] | None = None  # reason, epoch, batch
@@ -214,6 +259,11 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
     def rule(self) -> StoppingRule:
         """The `StoppingRule` making the decisions."""
         return self._rule
+
+    @property
+    def guards(self) -> StopGuards:
+        """The stop guards (`StopGuards`: ``check_finite``, the thresholds, ``max_time``)."""
+        return self._guard.guards
 
     @property
     def monitor_op(self) -> Callable[..., Any] | None:
@@ -268,6 +318,42 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._settings_changed()
         for clone in self._live_copies:
             clone.paused = value
+
+    @property
+    def learning_rate_multiplier(self) -> float:
+        """The learning-rate multiplier asked for (``1.0``: none); settable from any
+        thread (see `set_learning_rate_multiplier`)."""
+        return self._lr_multiplier.value
+
+    @learning_rate_multiplier.setter
+    def learning_rate_multiplier(self, value: float) -> None:
+        self._lr_multiplier.set(value)
+        self._settings_changed()
+        for clone in self._live_copies:
+            clone.learning_rate_multiplier = value
+
+    def set_learning_rate_multiplier(self, value: float) -> None:
+        """Scales the optimizer's learning rate from the next batch of a ``fit``.
+
+        Only validates and stores the value (safe from any thread); the next
+        ``on_train_begin``, ``on_epoch_begin`` or ``on_train_batch_begin`` applies it
+        on the training thread (``adapters/learning_rate.py``: a constant rate is
+        assigned ``rate * value / previous value``; a schedule's output is scaled).
+
+        Args:
+            value: from ``0.1`` to ``10``; ``1.0`` undoes.
+
+        Raises:
+            TypeError: ``value`` is not a number.
+            ValueError: ``value`` is NaN or outside ``[0.1, 10]``.
+        """
+        self.learning_rate_multiplier = value
+
+    def _apply_learning_rate(self, epoch: int, batch: int | None) -> None:
+        # Training thread only: the optimizer is changed here, never in a handler.
+        if self._lr_multiplier.pending and self._agreement is None:  # else the agreement applies it
+            steps = (self.params or {}).get("steps")
+            self._lr_multiplier.apply(self.model, epoch, batch or None, steps)
 
     def _settings_changed(self) -> None:
         # Listeners (the plot's band, "k epochs left") hear of it at once: after the
@@ -426,6 +512,7 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         self._last_loss_non_finite = False
         self._available = ()
         self.failure_message = None
+        self._guard.begin()
         self._join_origin()
         self._running = True
         # The controls' clicks are taken off the busy main shell during a plain fit,
@@ -433,29 +520,59 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         reconnect_service().begin(self)
         # ipykernel 6 (Colab) has no shell channel thread: the batch hook handles them.
         self._polls = shell_polling().begin(self)
+        if self._agreement is None:
+            self._agreement = step_agreement(self)  # None in one process
+        if self._agreement is not None:
+            self._agreement.begin()
+        self._apply_learning_rate(0, None)
         self._publish()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch = epoch
+        self._batch_begun = -1
+        self._apply_learning_rate(epoch, None)
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        # Always on the main thread: the last batch Keras started (see _stopped_batch).
+        self._batch_begun = batch
+        if self._agreement is not None:  # collectives: main thread, same batches everywhere
+            self._agreement.batch_begin(batch)
+        self._apply_learning_rate(self._epoch or 0, batch)  # after `batch` batches
+
+    @property
+    def async_safe(self) -> bool:
+        """Whether Keras may run the batch hook on its thread pool (JAX, PyTorch).
+
+        True, except where the hook handles the controls' clicks itself (ipykernel 6:
+        `poll_shell` must run on the main thread). Thread-safe: a handler only sets
+        state, and one lock serializes the batch hooks."""
+        return polling_support() is not None
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         if self._polls:  # ipykernel 6: a time check; every 0.1 s the controls' clicks
             poll_shell()
-        if self._stop_request is not None:
-            self._apply_stop(batch + 1)
-        if self._republish:
-            self._republish = False
-            self._publish()
+        with self._batch_lock:  # Keras's thread pool may run several at once
+            if self._guard.active and self._hand_stop is None:  # max_time, check_finite
+                reason = self._guard.on_batch(logs)
+                if reason is not None and self._stop_request is None:
+                    self._stop_request = reason
+            if self._stop_request is not None and self._agreement is None:  # else at an agreement
+                self._apply_stop(batch + 1)
+            if self._republish:
+                self._republish = False
+                self._publish()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        if self._stop_request is not None:  # asked for after the last batch
+        if self._stop_request is not None and self._agreement is None:  # asked for after the last batch
             self._epoch = epoch
             self._apply_stop((self.params or {}).get("steps"))
+        self._stopped_batch()
         if not self._rule.monitor_rule.resolved:
             self._set_monitor_op()
         current = self.get_monitor_value(logs)
         self._available = tuple(str(name) for name in logs or ()) if current is None else ()
-        decision = self._rule.update(epoch, current)
+        agreement = self._agreement  # several processes: decided on the inputs all agreed on
+        decision = agreement.update(epoch, current) if agreement else self._rule.update(epoch, current)
         if decision.skipped is None and self.restore_best_weights:
             if self.best_weights is None and not decision.improved:
                 self._rule.best_epoch = epoch  # as Keras does when it has no best weights yet
@@ -463,8 +580,17 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
                 self.best_weights = self.model.get_weights()
         if decision.should_stop:
             self.model.stop_training = True
+        if self._guard.active and self._hand_stop is None:  # a guard's stop is reported as one by hand
+            warm_up = epoch < self._rule.start_from_epoch
+            mode = self._rule.monitor_rule.resolved_mode
+            reason = self._guard.on_epoch(to_float(current), mode, warm_up=warm_up)
+            if reason is not None:
+                self.model.stop_training = True
+                self._hand_stop = (reason, epoch, None)
         if logs and "loss" in logs:
             self._last_loss_non_finite = _non_finite(logs["loss"])
+        if agreement is not None:  # a stop any process decided stops all
+            agreement.epoch_end(epoch)
         self._publish()
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
@@ -506,9 +632,20 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         reason, self._stop_request = self._stop_request, None
         if reason is None or self._hand_stop is not None or not self._running:
             return
-        self.model.stop_training = True
+        # Not `self.model`: on JAX it syncs the state, racing the next step (async_safe).
+        compat.unsynced_model(self).stop_training = True
         self._hand_stop = (reason, self._epoch if self._epoch is not None else 0, batch)
         self._publish()
+
+    def _stopped_batch(self) -> None:
+        """A hand stop's batch is the last one Keras ran (1-based), not the one whose hook
+        asked: on Keras's thread pool (``async_safe``) hooks run behind the steps, and
+        Keras breaks after the step that sees ``stop_training``. (With
+        ``steps_per_execution`` > 1 on the pool, the last batch of that execution may be
+        up to ``steps_per_execution - 1`` later than said.)"""
+        hand, begun = self._hand_stop, self.__dict__.get("_batch_begun", -1)
+        if hand is not None and hand[1] == self._epoch and hand[2] is not None and begun + 1 > hand[2]:
+            self._hand_stop = (hand[0], hand[1], begun + 1)  # published at the epoch's end
 
     def _outcome(self) -> tuple[str, int | None, int | None]:
         """Why the run ended: stop reason, 1-based stopped epoch and batch."""
@@ -535,6 +672,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         state = self.__dict__.copy()
         state.pop("_controls", None)  # widgets belong to the original's displays
         state.pop("_cell_end", None)  # a hook of the running cell
+        state.pop("_batch_lock", None)  # a lock is not copied: each copy has its own
+        state["_agreement"] = None  # made again at the copy's train begin
         state["_origin"], state["_live_copies"] = None, ()
         return state
 
@@ -542,7 +681,12 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         state.setdefault("graceful_interrupt", True)
         state.setdefault("_origin", None)
         state.setdefault("_live_copies", ())
+        state.setdefault("_agreement", None)
+        if "_guard" not in state and "_rule" in state:  # pickled before the guards
+            state["_guard"] = GuardWatch(StopGuards(), state["_rule"].monitor)
+        state.setdefault("_lr_multiplier", LearningRateMultiplier())
         self.__dict__.update(state)
+        self._batch_lock = threading.Lock()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> EarlyStoppingController:
         """A copy with this controller's configuration and state (deep-copied), that
@@ -563,6 +707,8 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         if origin is None:
             return
         self._rule.patience, self._rule.paused = origin.patience, origin.paused  # set since the copy
+        if origin.learning_rate_multiplier != self._lr_multiplier.value:
+            self._lr_multiplier.set(origin.learning_rate_multiplier)
         origin.failure_message = None
         with _COPIES_LOCK:
             origin._live_copies = (*origin._live_copies, self)

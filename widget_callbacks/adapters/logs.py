@@ -38,12 +38,25 @@ def array_shape(value: Any) -> tuple[int, ...] | None:
         return None
 
 
+def _native(value: Any) -> Any:
+    """A ``keras.Variable``'s backend tensor or variable; anything else as it is.
+
+    A Keras variable has no ``item()`` and its ``numpy()`` warns (NumPy 2's ``copy``
+    DeprecationWarning) on JAX and PyTorch. Duck-typed, as Keras is not imported here.
+    """
+    if type(value).__module__.startswith("keras.") and hasattr(value, "value"):
+        return value.value
+    return value
+
+
 def _element(value: Any) -> Any:
     """The one element of a size-1 array or tensor as a Python object.
 
     ``item()`` (NumPy, JAX, torch) or ``numpy().item()`` (TensorFlow): unlike
-    ``float()``, no "ndim > 0 to a scalar" DeprecationWarning (or TypeError).
+    ``float()``, no "ndim > 0 to a scalar" DeprecationWarning (or TypeError), and no
+    UserWarning for a PyTorch tensor that requires grad.
     """
+    value = _native(value)
     item = getattr(value, "item", None)
     if callable(item):
         return item()
@@ -52,6 +65,7 @@ def _element(value: Any) -> Any:
 
 def _components(value: Any, ndim: int) -> list[Any]:
     """The elements of an array or tensor in row-major order, as Python objects."""
+    value = _native(value)
     tolist = getattr(value, "tolist", None)
     nested = tolist() if callable(tolist) else value.numpy().tolist()
     for _ in range(ndim - 1):
@@ -63,7 +77,9 @@ def _number(value: Any, shape: tuple[int, ...] | None) -> float | None:
     if isinstance(value, (bool, str, bytes)):
         return None
     try:
-        if shape:  # ndim > 0: only one element is a number
+        if shape is not None:  # an array or tensor, 0-d too: only one element is a number
+            # Its element as a Python object, so a boolean array is refused as a bool is,
+            # and a PyTorch tensor that requires grad converts without a UserWarning.
             return _number(_element(value), None) if math.prod(shape) == 1 else None
         return float(value)
     except _CONVERSION_ERRORS:
@@ -73,8 +89,9 @@ def _number(value: Any, shape: tuple[int, ...] | None) -> float | None:
 def to_float(value: Any) -> float | None:
     """Returns ``value`` as a Python float, or ``None`` when it is not one number.
 
-    Accepts Python numbers, numpy scalars, and arrays and backend tensors with one
-    element (of any shape: ``()``, ``(1,)``, ``(1, 1)``). Booleans, strings, lists,
+    Accepts Python numbers, numpy scalars, and arrays and backend tensors
+    (TensorFlow, JAX, PyTorch, ``keras.Variable``) with one element (of any shape:
+    ``()``, ``(1,)``, ``(1, 1)``). Booleans (also boolean arrays), strings, lists,
     larger arrays and other objects give ``None``.
 
     >>> import numpy as np

@@ -9,21 +9,24 @@ methods (`LivePlot` in ``widgets``); this module never imports the widgets.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import keras
 
-from .._compat.keras_tuner import current_trial_id
-from ..core.figure import PlotState
+from .._compat import keras as compat
+from .._compat.keras_tuner import current_trial
+from ..core.figure import PlotState, batch_x
+from ..core.learning_rate import LEARNING_RATE, LearningRateChange
 from ..core.outcome import describe_exception, final_status
-from ..core.progress import Throttle
+from ..core.progress import BatchGate, Throttle
 from ..core.protocol import STATUS_FAILED, STATUS_TRAINING
 from ..core.records import CheckpointRecord, StoppingSnapshot
 from ..kernel.cells import CellEndHook
 from ..kernel.reconnect import reconnect_service
 from .checkpoint import CheckpointWatcher
-from .early_stopping import EarlyStoppingController
+from .early_stopping import EarlyStoppingController, compiled_metric_direction
+from .learning_rate import LearningRateFeed
 from .logs import numeric_logs
 
 
@@ -52,6 +55,9 @@ class PlotFeed(Protocol):
 
     def add_checkpoint(self, record: CheckpointRecord) -> None: ...
 
+    # Optional (looked up with getattr): the learning-rate change marks.
+    # def add_learning_rate_change(self, change: LearningRateChange) -> None: ...
+
 
 class PlotFeedCallback(keras.callbacks.Callback):
     """Feeds a plot from ``model.fit``: epoch metrics, throttled batch progress.
@@ -60,6 +66,15 @@ class PlotFeedCallback(keras.callbacks.Callback):
     ``verbose=0`` in ``fit`` it replaces Keras's progress bar: epoch, batch, elapsed
     time, ETA and the latest batch metrics are shown above the plot. ``plot.callback``
     is one; `LivePlotCallback` adds making and showing a plot when none is given.
+
+    ``async_safe`` is True: on JAX and PyTorch Keras may run its batch hook on a thread
+    pool, several at once and out of order, instead of waiting for every step. The
+    hook is then let through by a `BatchGate` (one at a time, never an older batch).
+
+    The optimizer's learning rate is drawn as a ``learning_rate`` lane (its own
+    panel), read at every epoch end and with each throttled batch update when Keras's
+    logs lack it (``adapters/learning_rate.py``); its changes are marked, with
+    ``ReduceLROnPlateau``'s reason when one is among the callbacks.
 
     Args:
         plot: the plot to feed (a `PlotFeed`, e.g. a `LivePlot`).
@@ -74,14 +89,20 @@ class PlotFeedCallback(keras.callbacks.Callback):
     {'epoch': [1], 'loss': [0.5]}
     """
 
+    async_safe = True  # see `BatchGate`; Keras's callback_list.py reads it
+
     def __init__(self, plot: PlotFeed) -> None:
         super().__init__()
         self.plot = plot
         self._throttle = Throttle(1.0 / plot.batch_updates_per_second)
+        self._batches = BatchGate()
+        self._rates = LearningRateFeed()  # the learning-rate lane and its change marks
+        self._epoch = 1  # the 1-based epoch running
         self._cell_end = CellEndHook(self._after_cell)
         self._origin: PlotFeedCallback | None = None  # the callback this is a deep copy of
         self._copies = 0  # deep copies made of this callback
         self.run_label = ""  # shown with the progress of each fit ("trial 01" in a tuner)
+        self.trial: dict[str, Any] | None = None  # the Keras Tuner trial a copy runs
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PlotFeedCallback:
         """A copy that feeds the same plot, with fresh per-fit state.
@@ -97,7 +118,8 @@ class PlotFeedCallback(keras.callbacks.Callback):
         clone.__dict__.update(self.__dict__)
         PlotFeedCallback.__init__(clone, self.plot)  # params, model, throttle, cell hook
         clone._origin = origin
-        trial = current_trial_id()
+        clone.trial = current_trial()  # its id, hyperparameters and the tuner's objective
+        trial = clone.trial["trial_id"] if clone.trial is not None else None
         clone.run_label = f"trial {trial}" if trial is not None else f"copy {origin._copies}"
         return clone
 
@@ -106,17 +128,55 @@ class PlotFeedCallback(keras.callbacks.Callback):
         self._cell_end.register()  # a fit that raises never reaches on_train_end
         params = self.params or {}
         self._throttle.reset()
+        self._batches.reset()
+        self._rates.begin(self.model, compat.running_callbacks())
+        # Optional (looked up with getattr): a trial's fit is a run labelled with the
+        # trial's id and hyperparameters, ranked by the tuner's objective.
+        next_run = getattr(self.plot, "set_next_run", None)
+        if next_run is not None and self.trial is not None:
+            next_run(**self.trial)
         self.plot.begin_fit(params.get("epochs"), params.get("steps"), label=self.run_label)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._batches.reset()
+        self._epoch = epoch + 1
         self.plot.begin_epoch(epoch + 1)
+        self._with_rate(None, float(epoch), max(epoch, 1))  # a change between two epochs
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._throttle.ready():
-            self.plot.end_batch(batch + 1, numeric_logs(logs))
+        if not self._batches.enter(batch):  # another batch's hook runs, or a newer one ran
+            return
+        try:
+            if self._throttle.ready():
+                values = numeric_logs(logs)
+                steps = (self.params or {}).get("steps")
+                self._with_rate(values, batch_x(self._epoch, batch + 1, steps), self._epoch)
+                self.plot.end_batch(batch + 1, values)
+        finally:
+            self._batches.exit()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.plot.end_epoch(epoch + 1, numeric_logs(logs))
+        values = numeric_logs(logs)
+        self._with_rate(values, float(epoch + 1), epoch + 1)
+        # Optional (looked up with getattr): the compiled metrics' directions, for the
+        # summary's best values (the monitor rule's "auto" mode, as Keras reads them).
+        directions = getattr(self.plot, "set_metric_directions", None)
+        if directions is not None:
+            directions({name: compiled_metric_direction(self.model, name) for name in values})
+        self.plot.end_epoch(epoch + 1, values)
+
+    def _with_rate(self, values: dict[str, float] | None, x: float, epoch: int) -> None:
+        """Adds the learning rate to ``values`` (unless Keras logged it) and hands its
+        changes since the last read to the plot."""
+        rate, changes = self._rates.read(values, x=x, epoch=epoch)
+        if rate is not None and values is not None:
+            values.setdefault(LEARNING_RATE, rate)
+        add: Callable[[LearningRateChange], None] | None = getattr(
+            self.plot, "add_learning_rate_change", None
+        )
+        if add is not None:
+            for change in changes:
+                add(change)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         # The stop reason, if a controller is attached, comes with its snapshot.

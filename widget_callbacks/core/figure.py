@@ -1,14 +1,31 @@
 """The plot's content as plotly figure data: one code path for the live view and export.
 
 (Over 300 lines: the trace styles of the four trace kinds are one table-like method;
-the rest is PlotState's appending and loading, and the partial-epoch overlay.)
+the rest is PlotState's appending and loading, the partial-epoch overlay, the earlier
+runs' traces (``runs.py`` says how they look), and the hand-off to ``views.py`` and
+``summary.py``.)
 
 `PlotState` keeps the traces of the current run and grows them in place. Each change
 returns an `Update`: the points appended (sent to the front end as an ``extend``
 message) or a structural change (a new trace: the widget resends its ``traces``).
+
+Runs side by side: ``traces`` is the earlier runs' traces (faint epoch curves, or the
+mean and band of runs sharing a label: ``runs.py``), then the current run's. Only
+the start of a run, a run added, hidden or shown, and the end of a fit (the best
+run may change) rebuild the earlier runs' part: a structural change. Every trace
+has ``meta.run`` (its run's number; an aggregate's: the list of them) and a ``uid``
+of its run, and, with several runs, its run's ``legendgroup``. The marks (early
+stopping, checkpoints, NaN markers, the partial epoch) are the current run's only.
 The layout and the early-stopping marks are built from the same state in
-``marks.py``. ``PlotState.figure()`` is what export writes; ``PlotState.load`` draws a
-saved `RunRecord` in one step.
+``marks.py``. ``PlotState.figure()`` is what the live view draws;
+``PlotState.shown_figure()`` is it as the view settings show it (``views.py``), what
+export writes; ``PlotState.load`` draws a saved `RunRecord` in one step.
+
+Each point of the ``metric`` (epoch) and ``batch`` curves carries the seconds since
+the run started in ``customdata`` (3 decimals; ``None`` when unknown), for the
+``time`` x axis; the caller gives the time (the core reads no clock). Trace names
+are shortened (`history.short_name`); the full metric name is in ``meta.metric``
+and in the hover text.
 """
 
 from __future__ import annotations
@@ -18,16 +35,31 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .history import RunHistory, json_number, metric_family
+from .history import RunHistory, elapsed_seconds, json_number, metric_family, short_name
+from .learning_rate import LearningRateChange, learning_rate_overlays
 from .marks import axis_names, build_layout, build_overlays
 from .progress import within_epoch
 from .protocol import PALETTE
-from .records import CheckpointRecord, StoppingSnapshot
-
-if TYPE_CHECKING:
-    from .run_record import RunRecord
+from .records import CheckpointRecord, Mode, StoppingSnapshot
+from .run_record import RunRecord
+from .runs import (
+    BAND_OPACITY,
+    BEST_SUFFIX,
+    RunInfo,
+    ScoreRule,
+    aggregate,
+    best_run,
+    label_groups,
+    legend_layout,
+    mean_times,
+    past_style,
+    run_group,
+    score_rule,
+)
+from .summary import SummaryTracker
+from .views import ViewSettings, apply_view
 
 TRAIN_COLOR = PALETTE["train"]
 VALIDATION_COLOR = PALETTE["validation"]
@@ -35,6 +67,15 @@ CHECKPOINT_COLOR = PALETTE["checkpoint"]
 NON_FINITE_COLOR = PALETTE["non_finite"]
 
 TraceKey = tuple[str, str]
+
+
+@dataclass
+class PastRun:
+    """An earlier run kept on the plot: what it is and its saved record (its epoch
+    curves are drawn from ``record.history``)."""
+
+    info: RunInfo
+    record: RunRecord
 
 
 def text(value: str) -> str:
@@ -60,7 +101,13 @@ def batch_x(epoch: int, batch: int, batches_per_epoch: int | None) -> float:
     return round(epoch - 1 + batch / batches_per_epoch, 4)
 
 
-def _loss_first(logs: Mapping[str, float]) -> list[tuple[str, float]]:
+def _rgba(color: str, alpha: float) -> str:
+    """A ``#rrggbb`` colour with an alpha, as plotly's ``rgba(...)``."""
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _loss_first(logs: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Metrics in log order, but the loss family first, so its panel is the first one."""
     return sorted(logs.items(), key=lambda item: metric_family(item[0]) != "loss")
 
@@ -93,6 +140,8 @@ class PlotState:
     Args:
         batch_curves: draw throttled batch-level values of the training metrics as
             faint lines under the epoch curves. Defaults to True.
+        aggregate: draw the earlier runs that share a label as their mean with a
+            band, ``"minmax"`` or ``"std"`` (``runs.aggregate``). Defaults to None.
 
     Example:
 
@@ -108,29 +157,129 @@ class PlotState:
     """Held while the state changes; readers on other threads (export, a reloaded
     page's state request) take it to see one consistent state."""
 
-    def __init__(self, *, batch_curves: bool = True) -> None:
+    def __init__(self, *, batch_curves: bool = True, aggregate: str | None = None) -> None:
         self.batch_curves = batch_curves
+        self.aggregate = aggregate
         self.lock = threading.RLock()
         self.run = 0
         self.history = RunHistory()
         self.panels: list[str] = []
+        #: Every trace sent: the earlier runs', then the current run's (`_current`).
         self.traces: list[dict[str, Any]] = []
+        #: What the current run is (its number counts the runs drawn; its label).
+        self.current = RunInfo(1)
+        #: The earlier runs kept, oldest first.
+        self.past_runs: list[PastRun] = []
+        #: The number of the best run (``runs.best_run``), when there is one.
+        self.best: int | None = None
+        #: Whether the current run's fit has ended (it then counts for the best run
+        #: and in its label's aggregate).
+        self.current_ended = False
+        self._current: list[dict[str, Any]] = []
+        self._past_traces: list[dict[str, Any]] = []
+        self._numbers = 1  # the highest run number given
         self.stopping: StoppingSnapshot | None = None
         self.checkpoints: list[CheckpointRecord] = []
+        self.learning_rate_changes: list[LearningRateChange] = []  # marks (learning_rate.py)
         self.batches_per_epoch: int | None = None
+        #: Samples per batch, when an adapter knows it (Keras does not say).
+        self.batch_size: int | None = None
+        #: The view settings (the widget's ``view`` trait): what export draws.
+        self.view = ViewSettings()
+        #: ``"min"``/``"max"`` of metrics, as resolved with the compiled metrics.
+        self.directions: dict[str, Mode] = {}
+        self._summary = SummaryTracker()
         self._index: dict[TraceKey, int] = {}
 
     # -- runs ---------------------------------------------------------------
 
-    def new_run(self) -> None:
-        """Forgets everything drawn; the next points start a new run."""
+    def new_run(self, label: str | None = None, *, keep: bool = False) -> None:
+        """Starts a new run: the next points are its. With ``keep``, the current run
+        (if it drew anything) stays on the plot as an earlier run; else every run
+        is forgotten. ``label`` names the new run (default ``"run <number>"``)."""
+        drawn = bool(self.history.epochs or self._current)
+        if keep and drawn:
+            self.past_runs.append(PastRun(self.current, self._record()))
+        elif not keep:
+            self.past_runs = []
+            self.panels = []
+            self.best = None
+        if drawn:
+            self._numbers += 1
+        self.current = RunInfo(self._numbers, label or "", named=label is not None)
+        self.current_ended = False
         self.run += 1
         self.history = RunHistory()
-        self.panels = []
-        self.traces = []
+        self._current = []
         self.stopping = None
         self.checkpoints = []
+        self.learning_rate_changes = []
+        self.directions = {}
+        self._summary.reset()
         self._index = {}
+        self.rebuild_runs()
+
+    def add_past_run(self, record: RunRecord, label: str | None = None, *, keep_label: bool = False) -> RunInfo:
+        """Adds a finished run (a saved history, a Keras ``History``) before the
+        current one, drawn faint; its label: ``label``, else the record's, else
+        ``"run <number>"`` (with ``keep_label``, a label given when the run was
+        made wins over ``label``). Returns what it is. The caller resends the
+        traces."""
+        drawn = bool(self.history.epochs or self._current)
+        number = self._numbers
+        self._numbers += 1
+        if drawn:  # the current run keeps the lower number: it came first
+            number = self._numbers
+        else:  # the empty current run takes the next number
+            self.current = self.current.renumbered(self._numbers)
+        saved = record.run
+        info = saved.renumbered(number) if saved is not None else RunInfo(number)
+        if label is not None and not (saved is not None and saved.named and keep_label):
+            info.label, info.named = label, True
+        self.past_runs.append(PastRun(info, record))
+        self.rebuild_runs()
+        return info
+
+    def set_current_info(self, **changes: Any) -> None:
+        """Changes what the current run is (its label, trial, objective): its traces
+        are restyled by `rebuild_runs`."""
+        for name, value in changes.items():
+            setattr(self.current, name, value)
+        if "label" in changes:
+            self.current.named = True
+
+    def find_run(self, run: int | str) -> RunInfo:
+        """The run numbered ``run``, or the last one labelled ``run``.
+
+        Raises:
+            KeyError: no such run (the message lists the runs).
+        """
+        infos = [past.info for past in self.past_runs] + [self.current]
+        for info in reversed(infos):
+            if (info.number == run) if isinstance(run, int) else (info.label == run):
+                return info
+        shown = ", ".join(f"{i.number}: {i.label!r}" for i in infos)
+        raise KeyError(f"Expected a run number or label of this plot ({shown}). Received: {run!r}")
+
+    def set_hidden(self, run: int | str, hidden: bool) -> None:
+        """Hides (a legend entry only) or shows a run; the caller resends the traces."""
+        self.find_run(run).hidden = hidden
+        self.rebuild_runs()
+
+    def end_run(self, ended: bool = True) -> bool:
+        """The current run's fit ended (or, ``False``, goes on): it now counts for the
+        best run and in its label's aggregate. Returns whether the traces changed
+        (the caller resends them)."""
+        before = self._signature()
+        self.current_ended = ended
+        self.rebuild_runs()
+        return self._signature() != before
+
+    @property
+    def runs_shown(self) -> bool:
+        """Whether the traces are grouped by run: earlier runs are drawn, or the
+        current run has a label of its own."""
+        return bool(self.past_runs) or self.current.named
 
     def continues(self, first_epoch: int) -> bool:
         """Whether a fit starting at 1-based ``first_epoch`` continues this run.
@@ -142,28 +291,36 @@ class PlotState:
 
     # -- appending ----------------------------------------------------------
 
-    def add_epoch(self, epoch: int, logs: Mapping[str, float]) -> Update:
-        """Adds one epoch's numeric metrics (1-based ``epoch``)."""
-        self.history.add_epoch(epoch, logs)
+    def add_epoch(self, epoch: int, logs: Mapping[str, float], *, time: float | None = None) -> Update:
+        """Adds one epoch's numeric metrics (1-based ``epoch``), ended ``time``
+        seconds after the run started (``None``: unknown)."""
+        self.history.add_epoch(epoch, logs, time)
+        self._summary.update(self.history, self.directions)
+        stamp = [elapsed_seconds(time)]
         update = Update()
         for name, value in _loss_first(logs):
             finite = math.isfinite(value)
-            update.merge(self._append(("epoch", name), [epoch], [value if finite else None]))
+            update.merge(
+                self._append(("epoch", name), [epoch], [value if finite else None], customdata=stamp)
+            )
             if not finite:
                 update.merge(self._mark_non_finite(name, epoch, value))
         return update
 
-    def add_batch(self, epoch: int, batch: int, logs: Mapping[str, float]) -> Update:
+    def add_batch(
+        self, epoch: int, batch: int, logs: Mapping[str, float], *, time: float | None = None
+    ) -> Update:
         """Adds batch-level values of the training metrics (1-based ``epoch`` and
-        ``batch``), drawn at `batch_x`."""
+        ``batch``), drawn at `batch_x`, logged ``time`` seconds after the run started."""
         update = Update()
         if not self.batch_curves:
             return update
         x = batch_x(epoch, batch, self.batches_per_epoch)
+        stamp = [elapsed_seconds(time)]
         for name, value in _loss_first(logs):
             if name.startswith("val_") or not math.isfinite(value):
                 continue
-            update.merge(self._append(("batch", name), [x], [value]))
+            update.merge(self._append(("batch", name), [x], [value], customdata=stamp))
         return update
 
     def add_checkpoint(self, record: CheckpointRecord) -> Update:
@@ -193,6 +350,10 @@ class PlotState:
     def set_stopping(self, snapshot: StoppingSnapshot | None) -> None:
         self.stopping = snapshot
 
+    def add_learning_rate_change(self, change: LearningRateChange) -> None:
+        """A change of the learning rate, marked on its lane (`overlays`)."""
+        self.learning_rate_changes.append(change)
+
     def stopped_batch(self, epoch: int) -> int | None:
         """The 1-based batch that 1-based ``epoch`` stopped after, when a stop by hand
         or an interrupt ended it (`StoppingSnapshot.stopped_batch`), within
@@ -216,48 +377,293 @@ class PlotState:
     def batch_curve_data(self) -> dict[str, tuple[list[Any], list[Any]]]:
         """The batch curves as ``{metric: (x, y)}``, in the order they were first drawn."""
         keys = sorted((index, name) for (kind, name), index in self._index.items() if kind == "batch")
-        return {name: (self.traces[index]["x"], self.traces[index]["y"]) for index, name in keys}
+        return {name: (self._current[index]["x"], self._current[index]["y"]) for index, name in keys}
 
-    def load(self, record: RunRecord) -> None:
+    def batch_curve_times(self) -> dict[str, list[float | None]]:
+        """The batch points' timestamps, ``{metric: [seconds, ...]}`` (as `batch_curve_data`)."""
+        keys = sorted((index, name) for (kind, name), index in self._index.items() if kind == "batch")
+        return {name: self._current[index].get("customdata", []) for index, name in keys}
+
+    def load(self, record: RunRecord, *, keep: bool = False, label: str | None = None) -> None:
         """Draws a saved run (a new run): its epochs, batch curves, checkpoints and marks.
 
         The points go through the same `add_epoch`/`add_batch`/`add_checkpoint` as
         during training, in the order a fit adds them, so the figure is the one drawn
-        live. ``Update``s are not returned: the caller resends the whole state.
+        live. ``Update``s are not returned: the caller resends the whole state. The
+        record's earlier runs (``record.runs``) are drawn as earlier runs; the
+        plot's own are forgotten unless ``keep``. ``label`` names a run saved
+        without one (default: the saved label, else ``"run <number>"``).
         """
-        self.new_run()
+        self.new_run(keep=keep)
+        for past in record.runs:
+            self.add_past_run(past)
+        saved = record.run
+        if saved is not None and (saved.named or label is None):
+            self.current = saved.renumbered(self.current.number)
+        elif label is not None:
+            self.current = RunInfo(self.current.number, label, named=True)
+        if saved is not None:
+            self.current.hidden = saved.hidden
+        self.current_ended = True
         self.batches_per_epoch = record.batches_per_epoch
+        self.directions = dict(record.directions)
         batches = sorted(record.batch_points().items())
+        batch_times = record.batch_point_times()
         checkpoints = list(record.checkpoints)
         next_batch = 0
         history = record.history
         for index, epoch in enumerate(history.epochs):
             while next_batch < len(batches) and batches[next_batch][0][0] <= epoch:
                 (at_epoch, batch), logs = batches[next_batch]
-                self.add_batch(at_epoch, batch, logs)
+                self.add_batch(at_epoch, batch, logs, time=batch_times.get((at_epoch, batch)))
                 next_batch += 1
             for checkpoint in checkpoints:
                 if checkpoint.epoch == epoch and checkpoint.batch is not None:
                     self.add_checkpoint(checkpoint)
             values = {name: column[index] for name, column in history.metrics.items()}
-            self.add_epoch(epoch, {k: v for k, v in values.items() if v is not None})
+            time = history.times[index] if index < len(history.times) else None
+            self.add_epoch(epoch, {k: v for k, v in values.items() if v is not None}, time=time)
             for checkpoint in checkpoints:
                 if checkpoint.epoch == epoch and checkpoint.batch is None:
                     self.add_checkpoint(checkpoint)
         self.set_stopping(record.stopping)
+        self.rebuild_runs()
 
     # -- figure -------------------------------------------------------------
 
     def layout(self) -> dict[str, Any]:
         panels = self.panels or [metric_family(self.stopping.monitor) if self.stopping else "loss"]
-        return build_layout(panels, self.stopping, run=self.run)
+        epochs = max([self.history.last_epoch] + [p.record.history.last_epoch for p in self.past_runs])
+        layout = build_layout(panels, self.stopping, run=self.run, epochs=epochs)
+        if self.runs_shown:
+            layout["legend"] = {**layout.get("legend", {}), **legend_layout()}
+        return layout
 
     def overlays(self) -> list[dict[str, Any]]:
-        return build_overlays(self.panels, self.stopping, self.history) + self._partial_overlays()
+        return (
+            build_overlays(self.panels, self.stopping, self.history)
+            + self._partial_overlays()
+            + learning_rate_overlays(self.panels, self.learning_rate_changes)
+        )
 
     def figure(self) -> dict[str, Any]:
         """A plain plotly figure dict: ``{"data": [...], "layout": {...}}``."""
         return {"data": [dict(t) for t in self.traces] + self.overlays(), "layout": self.layout()}
+
+    def shown_figure(self, theme: str = "light") -> dict[str, Any]:
+        """`figure` as the view settings (``self.view``) show it, in ``theme``
+        (``"light"``/``"dark"``): what export draws. A new dict (``views.apply_view``)."""
+        return apply_view(
+            self.figure(),
+            self.view,
+            panels=self.panels,
+            steps_per_epoch=self.batches_per_epoch,
+            epoch_times=list(zip(self.history.epochs, self.history.times)),
+            theme=theme,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The summary table (``summary.summarize``, kept up to date epoch by epoch):
+        last and best per metric, the last epoch's pace."""
+        partial = self.partial_epoch()
+        return self._summary.summary(
+            self.history,
+            directions=self.directions,
+            steps_per_epoch=self.batches_per_epoch,
+            last_steps=partial[1] if partial else None,
+            batch_size=self.batch_size,
+        )
+
+    # -- the earlier runs -------------------------------------------------------
+
+    def rebuild_runs(self) -> None:
+        """Draws the earlier runs anew (faint curves, or their labels' aggregates),
+        marks the best run and restyles the current run's traces: after a run
+        started, was added, hidden or shown, or ended. ``traces`` is then a new list."""
+        rule = self._score_rule()
+        self.best = best_run(self._scores(rule), rule) if rule is not None else None
+        groups: dict[str, list[int]] = {}
+        if self.aggregate is not None:
+            labels = {p.info.number: p.info.label for p in self.past_runs if not p.info.hidden}
+            if self.current_ended and not self.current.hidden and self.history.epochs:
+                labels[self.current.number] = self.current.label
+            groups = label_groups(labels)
+        aggregated = {number for numbers in groups.values() for number in numbers}
+        traces: list[dict[str, Any]] = []
+        for past in self.past_runs:
+            if past.info.number not in aggregated:
+                traces.extend(self._past_run_traces(past))
+        for index, (label, numbers) in enumerate(groups.items()):
+            traces.extend(self._aggregate_traces(index + 1, label, numbers))
+        self._past_traces = traces
+        self.traces[:] = traces + self._current  # in place: the widget's trait is this list
+        for trace in self._current:
+            self._current_style(trace)
+
+    def _histories(self) -> dict[int, RunHistory]:
+        """Every run's history by number (the current run's last)."""
+        found = {past.info.number: past.record.history for past in self.past_runs}
+        found[self.current.number] = self.history
+        return found
+
+    def _score_rule(self) -> ScoreRule | None:
+        infos = [past.info for past in self.past_runs] + [self.current]
+        monitor = None
+        for stopping in [self.stopping] + [p.record.stopping for p in reversed(self.past_runs)]:
+            if stopping is not None and stopping.mode is not None:
+                monitor = (stopping.monitor, stopping.mode)
+                break
+        metrics = {name for history in self._histories().values() for name in history.metrics}
+        return score_rule([(i.objective, i.direction) for i in infos], monitor, metrics)
+
+    def _scores(self, rule: ScoreRule) -> dict[int, float | None]:
+        histories = self._histories()
+        if not self.current_ended:
+            histories.pop(self.current.number, None)
+        return {
+            number: rule.score(history.epochs, history.column(rule.metric))
+            for number, history in histories.items()
+            if history.epochs
+        }
+
+    def _label(self, info: RunInfo) -> str:
+        return info.label + (BEST_SUFFIX if info.number == self.best else "")
+
+    def _current_style(self, trace: dict[str, Any]) -> None:
+        """The current run's legend group: its run's (with its label as the group's
+        title) when runs are shown, else train/validation as for a single run."""
+        meta = trace.get("meta") or {}
+        if self.runs_shown:
+            trace["legendgroup"] = run_group(self.current.number)
+            trace["legendgrouptitle"] = {"text": text(self._label(self.current))}
+        else:
+            trace.pop("legendgrouptitle", None)
+            role = meta.get("role")
+            if role == "metric":
+                trace["legendgroup"] = (
+                    "validation" if str(meta.get("metric", "")).startswith("val_") else "train"
+                )
+            elif role == "batch":
+                trace["legendgroup"] = "train"
+            else:
+                trace.pop("legendgroup", None)
+        if self.current.hidden:
+            trace["visible"] = "legendonly"
+        else:
+            trace.pop("visible", None)
+
+    def _past_run_traces(self, past: PastRun) -> list[dict[str, Any]]:
+        """An earlier run's epoch curves, faint (``runs.past_style``), one legend
+        entry (its label) for the whole run."""
+        info, history = past.info, past.record.history
+        best = info.number == self.best
+        style = past_style(info.number, best=best)
+        label = text(self._label(info))
+        times = (
+            [elapsed_seconds(t) for t in history.times] if len(history.times) == len(history.epochs) else []
+        )
+        traces: list[dict[str, Any]] = []
+        for name, column in _loss_first(history.metrics):
+            y = [v if v is not None and math.isfinite(v) else None for v in column]
+            if all(v is None for v in y):
+                continue
+            extra = {"customdata": times} if times else {}
+            trace = self._new_trace(("epoch", name), list(history.epochs), y, extra)
+            first = not traces
+            trace.update(
+                name=label if first else trace["name"],
+                opacity=style["opacity"],
+                line={**trace["line"], **style["line"]},
+                marker={**trace["marker"], **style["marker"]},
+                legendgroup=run_group(info.number),
+                showlegend=first,
+                hovertemplate=f"{label}: {text(name)}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                uid=f"r{info.number}-p{len(traces)}",
+            )
+            trace["meta"]["run"] = info.number
+            if info.hidden:
+                trace["visible"] = "legendonly"
+            traces.append(trace)
+        return traces
+
+    def _aggregate_traces(self, index: int, label: str, numbers: list[int]) -> list[dict[str, Any]]:
+        """The runs of ``label``: per metric, a band (lower, then upper filled to it)
+        and the mean, one legend entry for the group."""
+        kind = str(self.aggregate)
+        histories = self._histories()
+        runs = [histories[n] for n in numbers]
+        names: dict[str, None] = {}
+        for history in runs:
+            names.update(dict.fromkeys(history.metrics))
+        shown = text(label)
+        group = f"aggregate-{index}"
+        traces: list[dict[str, Any]] = []
+        for name, _ in _loss_first(dict.fromkeys(names, 0.0)):
+            series = [(h.epochs, h.column(name)) for h in runs if name in h.metrics]
+            result = aggregate(series, kind)
+            if all(v is None for v in result.mean):
+                continue
+            times = mean_times([(h.epochs, h.times) for h in runs if name in h.metrics], result.epochs)
+            color = VALIDATION_COLOR if name.startswith("val_") else TRAIN_COLOR
+            band = {
+                "type": "scatter",
+                "mode": "lines",
+                "x": list(result.epochs),
+                "xaxis": "",
+                "yaxis": "",
+                "line": {"color": color, "width": 0},
+                "showlegend": False,
+                "legendgroup": group,
+                "hoverinfo": "skip",
+                "meta": {"role": "band", "metric": name, "run": list(numbers), "decimate": False},
+            }
+            spread = "min to max" if kind == "minmax" else "mean \u00b1 std"
+            hover = [
+                "" if lo is None or hi is None else f"{count} runs, {spread}: {lo:.4g} to {hi:.4g}"
+                for lo, hi, count in zip(result.lower, result.upper, result.count)
+            ]
+            mean = self._new_trace(
+                ("epoch", name), list(result.epochs), list(result.mean), {"customdata": times}
+            )
+            band["xaxis"], band["yaxis"] = mean["xaxis"], mean["yaxis"]
+            first = not traces
+            uid = f"a{index}-{len(traces) // 3}"
+            lower = {**band, "y": list(result.lower), "uid": f"{uid}-lo"}
+            upper = {
+                **band,
+                "y": list(result.upper),
+                "fill": "tonexty",
+                "fillcolor": _rgba(color, BAND_OPACITY),
+                "uid": f"{uid}-hi",
+            }
+            mean.update(
+                name=f"{shown} (mean of {len(numbers)})" if first else mean["name"],
+                mode="lines",
+                line={**mean["line"], "width": 2},
+                opacity=0.9,
+                legendgroup=group,
+                showlegend=first,
+                text=hover,
+                hovertemplate=f"{shown}: mean {text(name)}<br>epoch %{{x}}: %{{y:.4g}}<br>%{{text}}<extra></extra>",
+                uid=f"{uid}-mean",
+            )
+            mean["meta"].update(run=list(numbers), aggregate=kind)
+            traces.extend([lower, upper, mean])
+        return traces
+
+    def _record(self) -> RunRecord:
+        """The current run as a `RunRecord` (without the earlier runs)."""
+        record = RunRecord.of(self)
+        record.runs, record.view = [], None
+        return record
+
+    def _signature(self) -> str:
+        """What `rebuild_runs` draws, in short: whether the traces changed."""
+        past = [
+            (t.get("uid"), t.get("name"), t["meta"].get("run"), t.get("visible")) for t in self._past_traces
+        ]
+        current = [(t.get("legendgrouptitle"), t.get("visible")) for t in self._current[:1]]
+        return repr((past, current))
 
     # -- internals ----------------------------------------------------------
 
@@ -275,7 +681,7 @@ class PlotState:
         label = f"partial epoch: {batch} of {self.batches_per_epoch} batches"
         overlays: list[dict[str, Any]] = []
         for index, name in sorted((i, name) for (kind, name), i in self._index.items() if kind == "epoch"):
-            trace = self.traces[index]
+            trace = self._current[index]
             value = self.history.value(name, epoch)
             if value is None or not math.isfinite(value):
                 continue
@@ -322,11 +728,21 @@ class PlotState:
     def _append(self, key: TraceKey, x: list[Any], y: list[Any], **extra: list[Any]) -> Update:
         index = self._index.get(key)
         if index is None:
-            self._index[key] = len(self.traces)
-            self.traces.append(self._new_trace(key, x, y, extra))
+            self._index[key] = len(self._current)
+            trace = self._new_trace(key, x, y, extra)
+            trace["uid"] = f"r{self.current.number}-{len(self._current)}"
+            trace["meta"]["run"] = self.current.number
+            self._current_style(trace)
+            self._current.append(trace)
+            self.traces.append(trace)
             return Update(structure_changed=True)
-        trace = self.traces[index]
-        point: dict[str, Any] = {"trace": index, "offset": len(trace["x"]), "x": x, "y": y}
+        trace = self._current[index]
+        point: dict[str, Any] = {
+            "trace": len(self._past_traces) + index,
+            "offset": len(trace["x"]),
+            "x": x,
+            "y": y,
+        }
         trace["x"].extend(x)
         trace["y"].extend(y)
         for name, values in extra.items():
@@ -350,26 +766,28 @@ class PlotState:
         }
         validation = name.startswith("val_")
         color = VALIDATION_COLOR if validation else TRAIN_COLOR
+        # A long name is shortened in the legend; the hover text gives it whole.
+        shown, full = text(short_name(name)), text(name)
         if kind == "epoch":
             trace.update(
-                name=text(name),
+                name=shown,
                 mode="lines+markers",
                 line={"color": color, "width": 2},
                 marker={"color": color, "size": 5},
                 legendgroup="validation" if validation else "train",
-                hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.4g}<extra></extra>",
-                meta={"decimate": True, "role": "metric"},
+                hovertemplate=f"{full}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                meta={"decimate": True, "role": "metric", "metric": name},
             )
         elif kind == "batch":
             trace.update(
-                name=f"{text(name)} (batch)",
+                name=f"{shown} (batch)",
                 mode="lines",
                 line={"color": color, "width": 1},
                 opacity=0.35,
                 legendgroup="train",
                 showlegend=False,
-                hovertemplate="%{fullData.name}<br>epoch %{x:.2f}: %{y:.4g}<extra></extra>",
-                meta={"decimate": True, "role": "batch"},
+                hovertemplate=f"{full} (batch)<br>epoch %{{x:.2f}}: %{{y:.4g}}<extra></extra>",
+                meta={"decimate": True, "role": "batch", "metric": name},
             )
         elif kind == "checkpoint":
             trace.update(

@@ -10,7 +10,7 @@ import html
 import math
 from typing import Any
 
-from .history import RunHistory, metric_family
+from .history import RunHistory, metric_family, short_name
 from .outcome import STOP_COMPLETED, describe_outcome, end_epoch, monitor_note
 from .protocol import PALETTE, SIZES
 from .records import StoppingSnapshot
@@ -38,8 +38,16 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def build_layout(panels: list[str], stopping: StoppingSnapshot | None, *, run: int = 0) -> dict[str, Any]:
-    """A full plotly layout for ``panels`` (metric families) with the marks of ``stopping``."""
+#: Up to this many epochs, the epoch axes tick every epoch (plotly would tick 0.2 ... 1
+#: for one epoch); beyond, plotly's own ticks fall on whole numbers.
+WHOLE_TICK_EPOCHS = 10
+
+
+def build_layout(
+    panels: list[str], stopping: StoppingSnapshot | None, *, run: int = 0, epochs: int = 0
+) -> dict[str, Any]:
+    """A full plotly layout for ``panels`` (metric families) with the marks of ``stopping``;
+    ``epochs`` (the last epoch drawn) picks whole-number epoch ticks for short runs."""
     rows, columns = _grid(len(panels))
     hgap, vgap = 0.1, (0.16 / rows if rows > 1 else 0.0)
     width = (1 - hgap * (columns - 1)) / columns
@@ -69,11 +77,12 @@ def build_layout(panels: list[str], stopping: StoppingSnapshot | None, *, run: i
             "gridcolor": GRID_COLOR,
             "zeroline": False,
             "rangemode": "normal",
+            **({"tick0": 0, "dtick": 1} if epochs <= WHOLE_TICK_EPOCHS else {}),
         }
         layout[f"yaxis{suffix}"] = {
             "domain": [max(top - height, 0), top],
             "anchor": xname,
-            "title": {"text": _text(family)},
+            "title": {"text": _text(short_name(family))},
             "gridcolor": GRID_COLOR,
             "zeroline": False,
         }

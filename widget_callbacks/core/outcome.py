@@ -28,6 +28,11 @@ STOP_NON_FINITE: Final = "NaN/inf"
 STOP_COMPLETED: Final = "finished all epochs"
 STOP_OTHER_CALLBACK: Final = "stopped by another callback"
 STOP_FAILED: Final = "failed"
+# The stop guards' (``core/guards.py``; a NaN/inf they catch is ``STOP_NON_FINITE``,
+# the one word for it whoever stops, TerminateOnNaN or ``check_finite``).
+STOP_THRESHOLD: Final = "stopping threshold reached"
+STOP_DIVERGED: Final = "divergence threshold exceeded"
+STOP_TIME_LIMIT: Final = "time limit reached"
 STOP_REASONS: Final = (
     STOP_PATIENCE,
     STOP_BY_HAND,
@@ -36,10 +41,15 @@ STOP_REASONS: Final = (
     STOP_COMPLETED,
     STOP_OTHER_CALLBACK,
     STOP_FAILED,
+    STOP_THRESHOLD,
+    STOP_DIVERGED,
+    STOP_TIME_LIMIT,
 )
 
 # The controls' status line starts with the reason; a few read better reworded.
 _REASON_WORDS: Final = {STOP_NON_FINITE: "stopped: NaN/inf"}
+# Reasons a guard may give within an epoch: the stop mark says the batch too.
+_BATCH_REASONS: Final = (STOP_NON_FINITE, STOP_TIME_LIMIT)
 
 
 def describe_exception(error: BaseException) -> str:
@@ -104,6 +114,8 @@ def describe_outcome(snapshot: StoppingSnapshot) -> tuple[str, ...]:
     at = f"epoch {epoch}" if epoch is not None else "the start"
     if reason == STOP_BY_HAND and snapshot.stopped_batch is not None:
         first = f"{reason} at {at}, batch {snapshot.stopped_batch}"
+    elif snapshot.stopped_batch is not None and reason in _BATCH_REASONS:  # a guard, within an epoch
+        first = f"stopped at {at}, batch {snapshot.stopped_batch}: {reason}"
     elif reason == STOP_COMPLETED:
         first = f"{reason} ({at})" if epoch is not None else reason
     elif reason == STOP_FAILED:

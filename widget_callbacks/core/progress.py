@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,49 @@ class Throttle:
 
     def reset(self) -> None:
         self._last = -float("inf")
+
+
+class BatchGate:
+    """Lets batch hooks through one at a time and in order, from any thread.
+
+    On JAX and PyTorch, Keras runs the batch hooks of callbacks that say
+    ``async_safe = True`` on a thread pool (``keras/src/callbacks/callback_list.py``):
+    several may run at once, a later batch's before an earlier one's; all of an
+    epoch's have finished before ``on_epoch_end``. A hook that `enter` refuses is
+    skipped, which suits throttled work (progress, batch points): it never waits
+    and never shows an older batch after a newer one.
+
+    Example:
+
+    >>> gate = BatchGate()
+    >>> gate.enter(3), gate.enter(4)  # batch 3 runs: 4 is skipped
+    (True, False)
+    >>> gate.exit()
+    >>> gate.enter(2), gate.enter(5)  # 2 is older than 3
+    (False, True)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = -1
+
+    def enter(self, batch: int) -> bool:
+        """True (then call `exit`) if no hook runs and ``batch`` is newer than the last."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        if batch <= self._last:
+            self._lock.release()
+            return False
+        self._last = batch
+        return True
+
+    def exit(self) -> None:
+        """Ends the hook that `enter` let through."""
+        self._lock.release()
+
+    def reset(self) -> None:
+        """A new epoch (batches count from 0 again); call with no hook running."""
+        self._last = -1
 
 
 class ProgressTracker:

@@ -20,6 +20,13 @@ State a fresh view needs is kept in synced traits of ``LivePlot``:
   markers. Bounded in size; reassigned.
 - ``progress`` (dict, see ``PROGRESS_KEYS``): the progress line.
 - ``run`` (int): counts runs; ``extend`` messages for another run are ignored.
+- ``view`` (dict, ``view_defaults`` in protocol.json; ``core/views.py``): the
+  toolbar's smoothing, ``log_y`` panels, ``x_axis``, ``robust_y`` and ``theme``.
+  The front end writes it when the toolbar moves; Python validates it; export
+  applies it.
+- ``summary`` (dict, ``core/summary.py``): ``{"rows": [{"metric", "last", "best",
+  "best_epoch", "direction"}], "epoch_seconds", "steps_per_second",
+  "samples_per_second"}``, set once per epoch (bounded by the number of metrics).
 
 Messages from the kernel to the front end (``msg:custom`` in anywidget):
 
@@ -45,7 +52,10 @@ The static copy (``widgets/static_copy.py``), once per ended fit, after the cell
   base64. The first answer to the latest request is kept; others are ignored.
 
 Numbers in traces are finite floats or ``None`` (a gap). Non-finite metric
-values are drawn as gaps plus a marker trace; see ``figure.py``.
+values are drawn as gaps plus a marker trace; see ``figure.py``. The ``metric``
+and ``batch`` traces carry ``customdata``: seconds since the run started, per
+point (``None``: unknown), and ``meta.metric``, the full metric name (trace
+names longer than ``sizes.max_name_chars`` are shortened).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The figure to export: ``PlotState.figure()`` (what the live view draws, marks
-included) as a plotly Figure. Nothing here draws a second time."""
+"""The figure to export: ``PlotState.shown_figure()`` (what the live view draws, marks
+included, as its view settings show it: ``core/views.py``) as a plotly Figure.
+Nothing here draws a second time."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from ..core.figure import PlotState
+from ..core.views import EXPORT_THEMES
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -28,21 +30,36 @@ def plot_state(source: Any) -> PlotState:
     )
 
 
-def figure_dict(source: Any) -> dict[str, Any]:
-    """A deep copy of ``PlotState.figure()``, taken under the state's lock (a fit may be
-    appending points on another thread)."""
+def check_theme(theme: Any) -> str:
+    """``theme`` of an export, validated: ``"light"`` or ``"dark"``; ``"auto"`` (follow
+    the page: a file has none) is light.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if theme not in (*EXPORT_THEMES, "auto"):
+        raise ValueError(f"Expected theme to be one of {(*EXPORT_THEMES, 'auto')}. Received: theme={theme!r}")
+    return "light" if theme == "auto" else str(theme)
+
+
+def figure_dict(source: Any, *, theme: str = "light") -> dict[str, Any]:
+    """``PlotState.shown_figure(theme)`` (a new dict: the view applied), taken under
+    the state's lock (a fit may be appending points on another thread)."""
     state = plot_state(source)
     with state.lock:
-        return copy.deepcopy(state.figure())
+        return state.shown_figure(check_theme(theme))
 
 
-def figure_of(source: Any, described: dict[str, Any] | None = None) -> go.Figure:
-    """``PlotState.figure()`` (or ``described``, a `figure_dict` of it) as a plotly
-    Figure with the empty ``"none"`` template, so that plotly.py's default template does
-    not restyle what the layout already sets."""
+def figure_of(source: Any, described: dict[str, Any] | None = None, *, theme: str = "light") -> go.Figure:
+    """`figure_dict` (or ``described``, one made before) as a plotly Figure with the
+    empty ``"none"`` template (``"plotly_dark"`` for the dark theme), so that plotly.py's
+    default template does not restyle what the layout already sets."""
     import plotly.graph_objects as go
 
-    described = figure_dict(source) if described is None else copy.deepcopy(described)
+    described = figure_dict(source, theme=theme) if described is None else copy.deepcopy(described)
+    for trace in described.get("data") or []:
+        trace.pop("uid", None)  # the page's key of what its legend hid; plotly.py's JSON drops it
     figure = go.Figure(described)
-    figure.update_layout(template="none")
+    dark = (described.get("layout", {}).get("meta") or {}).get("theme") == "dark"
+    figure.update_layout(template="plotly_dark" if dark else "none")
     return figure

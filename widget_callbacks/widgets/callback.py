@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..adapters.distributed import is_secondary_process
 from ..adapters.plot_feed import PlotFeedCallback
 from ..kernel.running import running_kernel
 from .live_plot import LivePlot
@@ -51,7 +52,8 @@ class LivePlotCallback(PlotFeedCallback):
         owner = self._origin if isinstance(self._origin, LivePlotCallback) else self
         if owner._display_on_begin:
             owner._display_on_begin = False
-            if running_kernel() is not None:  # a script would print the widget's repr
+            # A script would print the widget's repr; other processes of a JAX run show nothing.
+            if running_kernel() is not None and not is_secondary_process():
                 from IPython.display import display
 
                 display(self.plot)

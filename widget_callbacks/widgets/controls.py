@@ -1,11 +1,17 @@
-"""ipywidgets controls for an ``EarlyStoppingController``: Stop, patience, pause, status.
+"""ipywidgets controls for an ``EarlyStoppingController``: Stop, patience, the learning-rate
+multiplier, pause, status.
+
+(Over 300 lines: five controls, each with a handler that only sets the controller's
+state and puts the control back when refused, and one listener syncing them all.)
 
 Threads: the handlers below may run on a kernel subshell thread (see
 ``kernel.events.route_comm_to_subshell``) while ``fit`` runs on the main thread, and the
 controller's listener runs on the fit thread. So:
 
 - handlers only call the controller's thread-safe API (``stop``, ``set_patience``,
-  ``paused``), never the model or a plot;
+  ``set_learning_rate_multiplier``, ``paused``), never the model, its optimizer or a
+  plot (the controller applies the multiplier on the training thread at its next
+  hook);
 - the listener only sets traits (kernel -> front end updates flow at all times);
 - one re-entrant lock per panel serialises every trait write on these widgets:
   front-end messages (``_handle_msg``, which runs ``set_state`` and the observers)
@@ -17,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import math
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -24,6 +31,7 @@ from typing import Any, Protocol
 import ipywidgets
 
 from .._compat import ipywidgets as compat
+from ..core.learning_rate import MULTIPLIER_MAX, MULTIPLIER_MIN
 from ..core.outcome import STOP_BY_HAND, STOP_COMPLETED, status_text
 from ..core.protocol import STATUS_TRAINING, STATUS_WAITING
 from ..core.records import StoppingSnapshot
@@ -49,6 +57,9 @@ class SteerableController(InterruptibleController, Protocol):
     def stop(self, reason: str = STOP_BY_HAND) -> None: ...
 
     def set_patience(self, n: int) -> None: ...
+
+    # Also used when present: ``learning_rate_multiplier`` and
+    # ``set_learning_rate_multiplier(value)`` (the LR control stays disabled without).
 
     def snapshot(self) -> StoppingSnapshot: ...
 
@@ -87,6 +98,10 @@ class _ToggleButton(_Guarded, ipywidgets.ToggleButton):
     pass
 
 
+class _FloatLogSlider(_Guarded, ipywidgets.FloatLogSlider):
+    pass
+
+
 def _failure_message(controller: Any) -> str | None:
     value = getattr(controller, "failure_message", None)
     return value if isinstance(value, str) and value else None
@@ -103,8 +118,10 @@ class ControlPanel:
     kernel subshell so clicks are handled during a blocking ``fit``.
 
     Attributes: ``widget`` (the ``HBox`` to display; the panel itself displays it
-    too), ``stop_button``, ``patience_slider``, ``pause_toggle``, ``status`` (HTML,
-    escaped text) and ``routed`` (every control comm was routed to a subshell).
+    too), ``stop_button``, ``patience_slider``, ``lr_slider`` (the learning-rate
+    multiplier, x0.1 to x10 on a log scale), ``lr_undo`` (back to x1),
+    ``pause_toggle``, ``status`` (HTML, escaped text) and ``routed`` (every control
+    comm was routed to a subshell).
 
     Args:
         controller: the ``EarlyStoppingController`` to steer.
@@ -141,21 +158,40 @@ class ControlPanel:
             value=patience, min=0, max=max(_SLIDER_MIN_MAX, 2 * patience),
             description="Patience", continuous_update=False, disabled=True,
         )  # fmt: skip
+        self.lr_slider = _FloatLogSlider(
+            value=float(getattr(controller, "learning_rate_multiplier", 1.0)),
+            base=10, min=math.log10(MULTIPLIER_MIN), max=math.log10(MULTIPLIER_MAX), step=0.05,
+            description="LR \u00d7", readout_format=".2g", continuous_update=False, disabled=True,
+            tooltip="Multiply the learning rate from the next batch (a schedule's output is scaled)",
+        )  # fmt: skip
+        self.lr_undo = _Button(
+            description="x1", icon="undo", disabled=True, tooltip="Undo: learning-rate multiplier back to x1",
+            layout=ipywidgets.Layout(width="auto"),
+        )  # fmt: skip
         self.pause_toggle = _ToggleButton(
             value=bool(controller.paused), description="Pause auto-stop", icon="pause",
             disabled=True, tooltip="Keep training while patience is exhausted",
         )  # fmt: skip
         self.status = ipywidgets.HTML(value="")
         self.widget = ipywidgets.HBox(
-            [self.stop_button, self.patience_slider, self.pause_toggle, self.status],
+            [
+                self.stop_button,
+                self.patience_slider,
+                self.lr_slider,
+                self.lr_undo,
+                self.pause_toggle,
+                self.status,
+            ],
             layout=ipywidgets.Layout(align_items="center", flex_flow="row wrap"),
         )
         self.routed = True
-        for control in (self.stop_button, self.patience_slider, self.pause_toggle):
+        for control in self._controls():
             control._wc_lock = self._lock
             self.routed = register_steering_widget(control) and self.routed
         self.stop_button.on_click(self._on_stop)
         self.patience_slider.observe(self._on_patience, names="value")
+        self.lr_slider.observe(self._on_multiplier, names="value")
+        self.lr_undo.on_click(self._on_undo)
         self.pause_toggle.observe(self._on_pause, names="value")
         self._state, self._text = STATUS_WAITING, "waiting"
         steering = steering and getattr(controller, "graceful_interrupt", True) is not False
@@ -184,10 +220,13 @@ class ControlPanel:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for control in (self.stop_button, self.patience_slider, self.pause_toggle):
+        for control in self._controls():
             unregister_steering_widget(control)
-        for w in (self.stop_button, self.patience_slider, self.pause_toggle, self.status, self.widget):
+        for w in (*self._controls(), self.status, self.widget):
             w.close()
+
+    def _controls(self) -> tuple[Any, ...]:
+        return (self.stop_button, self.patience_slider, self.lr_slider, self.lr_undo, self.pause_toggle)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -216,6 +255,38 @@ class ControlPanel:
                 return
             self._grow_slider(int(change["new"]))
 
+    def _on_multiplier(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._syncing:
+                return
+            value = change["new"]
+            if isinstance(value, float) and math.isfinite(value):
+                value = float(f"{value:.6g}")  # 10 ** -1 from the log slider may miss 0.1
+            self._set_multiplier(value)
+
+    def _on_undo(self, _button: Any) -> None:
+        with self._lock:
+            self._set_multiplier(1.0)
+
+    def _set_multiplier(self, value: Any) -> None:
+        """Asks the controller for ``value``; a refused one (out of range, NaN, a
+        controller without a multiplier) puts the slider back and says why."""
+        try:
+            self._controller.set_learning_rate_multiplier(float(value))  # type: ignore[attr-defined]
+        except (TypeError, ValueError, AttributeError) as error:
+            self._show(self._state, f"{self._text} ({error})")
+        self._sync_multiplier()
+
+    def _sync_multiplier(self) -> None:
+        multiplier = float(getattr(self._controller, "learning_rate_multiplier", 1.0))
+        self._syncing = True
+        try:
+            if self.lr_slider.value != multiplier:
+                self.lr_slider.value = multiplier
+        finally:
+            self._syncing = False
+        self.lr_undo.disabled = self.lr_slider.disabled or multiplier == 1.0
+
     def _on_pause(self, change: dict[str, Any]) -> None:
         with self._lock:
             if self._syncing:
@@ -241,6 +312,7 @@ class ControlPanel:
             stopping = snapshot.stop_reason is not None and snapshot.stop_reason != STOP_COMPLETED
             self.stop_button.disabled = not running or stopping
             self.patience_slider.disabled = not running
+            self.lr_slider.disabled = not running or not hasattr(self._controller, "learning_rate_multiplier")
             self.pause_toggle.disabled = not running
             self._syncing = True
             try:
@@ -253,6 +325,7 @@ class ControlPanel:
                     self.pause_toggle.value = paused
             finally:
                 self._syncing = False
+            self._sync_multiplier()
             self._show(state, text)
 
     # ------------------------------------------------------------------ helpers

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets
 import keras
 
+from ..adapters.distributed import is_secondary_process
 from ..adapters.early_stopping import EarlyStoppingController
 from ..kernel.steering import fit_async
 from .controls import ControlPanel
@@ -37,6 +40,13 @@ class TrainingDashboard:
             (``min_delta``, ``verbose``, ``mode``, ``baseline``,
             ``restore_best_weights``, ``start_from_epoch``).
 
+    Several JAX processes (``keras.distribution`` over ``jax.distributed``): build one
+    in every process, after ``jax.distributed.initialize``. Process 0 shows it and its
+    controls act on every process at the same step (``adapters/distributed.py``); on
+    the other processes it shows nothing, its widgets send nothing (they are made
+    without a comm), and ``callbacks`` holds only the controller (process 0 alone
+    writes the checkpoint: ``DataParallel`` replicates the weights).
+
     Example:
 
     ```python
@@ -64,14 +74,19 @@ class TrainingDashboard:
             raise TypeError(f"plot must be a LivePlot or None. Received: plot={plot!r}")
         self.controller = EarlyStoppingController(monitor=monitor, patience=patience, **early_stopping)
         self.checkpoint = _checkpoint(checkpoint, monitor, save_best_only, self.controller.mode)
-        self.plot = plot if plot is not None else LivePlot()
-        self.plot.attach(self.controller, *([self.checkpoint] if self.checkpoint else []))
-        self.controls = ControlPanel(self.controller)
-        self.widget = ipywidgets.VBox([self.controls.widget, self.plot])
+        self._shown = not is_secondary_process()  # process 0, or a single process
+        with _front_end(self._shown):
+            self.plot = plot if plot is not None else LivePlot()
+            if self._shown:
+                self.plot.attach(self.controller, *([self.checkpoint] if self.checkpoint else []))
+            self.controls = ControlPanel(self.controller)
+            self.widget = ipywidgets.VBox([self.controls.widget, self.plot])
 
     @property
     def callbacks(self) -> list[keras.callbacks.Callback]:
         """The callbacks to pass to ``model.fit``: plot, controller and checkpoint."""
+        if not self._shown:  # another process of a multi-process run: steering only
+            return [self.controller]
         callbacks: list[keras.callbacks.Callback] = [self.plot.callback, self.controller]
         if self.checkpoint is not None:
             callbacks.append(self.checkpoint)
@@ -105,10 +120,29 @@ class TrainingDashboard:
 
     def _ipython_display_(self) -> None:
         # Shown like the plot: under a display id, with its static copy after a fit.
-        self.plot._display_with_static_copy(self.widget)
+        if self._shown:
+            self.plot._display_with_static_copy(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        return self.widget._repr_mimebundle_(**kwargs) if self._shown else {}
+
+
+@contextlib.contextmanager
+def _front_end(shown: bool) -> Iterator[None]:
+    """Widgets made inside open a comm to the front end only when ``shown``: else they
+    get ``comm.DummyComm`` (the ``comm`` package's replaceable ``create_comm``, which
+    ipywidgets 8 calls), which sends nothing."""
+    if shown:
+        yield
+        return
+    import comm
+
+    create = comm.create_comm
+    comm.create_comm = comm.DummyComm
+    try:
+        yield
+    finally:
+        comm.create_comm = create
 
 
 def _checkpoint(

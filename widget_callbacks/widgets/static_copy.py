@@ -4,8 +4,10 @@
 fallback share the pending request's lock; the rest is Keras-style docstrings.)
 
 `LivePlot` displays itself with ``display(bundle, raw=True, display_id=...)``; when a
-fit ends, ``update_display`` adds ``image/png`` (and, if asked, ``text/html``: the
-figure with plotly.js inlined, `export.files.figure_html`) to that output. Front ends
+fit ends, ``update_display`` adds ``image/png`` and ``text/html`` to that output: with
+``"html"``, the figure with plotly.js inlined (`export.files.figure_html`), else the PNG
+as an ``<img>``; either way with the summary table under it (`export.files.summary_html`).
+The figure is the one export writes: the plot's view settings applied, light theme. Front ends
 that render widgets prefer the widget-view mimetype; nbconvert skips it when the
 notebook has no widget state and takes the next one in its priority list.
 
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.protocol import DEFAULT_HEIGHT, IMAGE_WIDTH, MSG_STATIC_PNG, MSG_STATIC_PNG_REQUEST
 from ..export.figure import figure_of, plot_state
-from ..export.files import figure_html
+from ..export.files import figure_html, summary_html
 from ..export.images import images
 from ..kernel.cells import CellEndHook, cell_watcher, current_shell
 
@@ -94,12 +96,23 @@ class _Request:
         self.timer: threading.Timer | None = None
 
 
-def _snapshot(source: Any) -> tuple[dict[str, Any], int, int]:
-    """A deep copy of the plot's figure, its run and its number of traces (the rest of
-    ``data`` is overlays), read together under the state's lock."""
+Snapshot = tuple[dict[str, Any], int, int, dict[str, Any]]
+
+
+def _snapshot(source: Any) -> Snapshot:
+    """Read together under the state's lock: the static copy's description (the figure
+    as export draws it, the view applied, plus its ``"summary"`` table), the run, the
+    number of traces, and a deep copy of the figure as the live view has it (its
+    ``data`` is the traces, then the overlays), for the views' PNG request."""
     state = plot_state(source)
     with state.lock:
-        return copy.deepcopy(state.figure()), state.run, len(state.traces)
+        described = {**state.shown_figure("light"), "summary": state.summary()}
+        return described, state.run, len(state.traces), copy.deepcopy(state.figure())
+
+
+def _figure(described: dict[str, Any]) -> dict[str, Any]:
+    """The plotly figure dict of a `_snapshot` description."""
+    return {key: value for key, value in described.items() if key != "summary"}
 
 
 def fallback_formats(value: Any) -> tuple[str, ...]:
@@ -252,7 +265,7 @@ class StaticFallback:
         if png is None and self._png_of is not None and self._png_of[0] == described:
             png = self._png_of[1]
         if png is None and kaleido and "png" in self.formats and self._no_png_for != described:
-            png = self._png(figure_of(source, described))
+            png = self._png(figure_of(source, _figure(described)))
             if png is None:
                 self._no_png_for = described  # not tried again for the same figure
         key = (described, png)
@@ -260,13 +273,17 @@ class StaticFallback:
             return self._cache[1], self._cache[2]
         data: dict[str, Any] = {}
         metadata: dict[str, Any] = {}
+        summary = described.get("summary")
         if png is not None and "png" in self.formats:
             self._png_of = (described, png)
             height = described.get("layout", {}).get("height") or DEFAULT_HEIGHT
             data["image/png"] = base64.b64encode(png).decode("ascii")
             metadata["image/png"] = {"width": FALLBACK_WIDTH, "height": height}
+            if "html" not in self.formats:  # the image and the table (text/html is preferred)
+                data["text/html"] = _png_html(data["image/png"], summary)
         if "html" in self.formats:
-            data["text/html"] = figure_html(figure_of(source, described), full_html=False, png=png)
+            figure = figure_of(source, _figure(described))
+            data["text/html"] = figure_html(figure, full_html=False, png=png, summary=summary)
         self._cache = (key, data, metadata)
         return data, metadata
 
@@ -275,18 +292,19 @@ class StaticFallback:
 
     # -- the views' PNG -----------------------------------------------------------
 
-    def _ask_views(self, source: Any, snapshot: tuple[dict[str, Any], int, int]) -> None:
-        """Sends the views a PNG request for ``snapshot`` (`_snapshot`); the latest
-        request replaces one still waiting."""
-        described, run, count = snapshot
-        traces, overlays = described["data"][:count], described["data"][count:]
+    def _ask_views(self, source: Any, snapshot: Snapshot) -> None:
+        """Sends the views a PNG request for ``snapshot`` (`_snapshot`): the live
+        figure's layout and overlays (a view applies its view settings itself); the
+        latest request replaces one still waiting."""
+        described, run, count, live = snapshot
+        traces, overlays = live["data"][:count], live["data"][count:]
         with self._lock:
             self._requests += 1
             request = _Request(self._requests, source, described)
             old, self._pending = self._pending, request
         if old is not None and old.timer is not None:
             old.timer.cancel()
-        layout = described.get("layout", {})
+        layout = live.get("layout", {})
         source.send(
             {
                 "type": MSG_STATIC_PNG_REQUEST,
@@ -417,3 +435,12 @@ class StaticFallback:
                     stacklevel=2,
                 )
             return None
+
+
+def _png_html(encoded: str, summary: dict[str, Any] | None) -> str:
+    """The static PNG (base64) as an ``<img>``, with the summary table under it."""
+    image = (
+        '<img alt="Training curves (static image)" '
+        f'width="{FALLBACK_WIDTH}" style="max-width:100%;height:auto" src="data:image/png;base64,{encoded}">'
+    )
+    return f'<div class="widget-callbacks-static">{image}{summary_html(summary) if summary else ""}</div>'
