@@ -7,9 +7,9 @@ PORT ?= 8888
 export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install system js python venv-lab42 venv-colab venv-ipykernel6 demo test bench screenshot
+.PHONY: install system js python torch venv-lab42 venv-colab venv-ipykernel6 demo test bench screenshot
 
-install: system python venv-lab42 venv-colab venv-ipykernel6
+install: system python torch venv-lab42 venv-colab venv-ipykernel6
 
 # Debian packages: Chromium (browser tests, image export) and, if missing, Node.js + npm.
 system:
@@ -26,6 +26,17 @@ js: system
 
 python: js
 	$(PYTHON) -m pip install -e ".[test]"
+
+# PyTorch for the backend matrix (tests/test_backends.py), a CPU build. Not in the test
+# extra: PyPI's Linux torch (2.14.1, a 555 MB wheel) is a CUDA build that pulls about 2.2 GB
+# more of CUDA wheels (cuBLAS, cuDNN, NCCL, ...).
+# torch==2.13.0+cpu (a 192 MB wheel, about 860 MB installed with sympy and networkx, 20 s
+# here) comes from pip's find-links (this machine kind keeps it on disk) or from PyTorch's
+# CPU wheel index, named with TORCH_PIP_ARGS="--extra-index-url <index>".
+TORCH_CPU ?= torch==2.13.0+cpu
+torch: python
+	@$(PYTHON) -c "import torch, sys; sys.exit(not torch.__version__.endswith('+cpu'))" 2>/dev/null || \
+	  $(PYTHON) -m pip install -q "$(TORCH_CPU)" $(TORCH_PIP_ARGS)
 
 # JupyterLab 4.2 (no kernel subshells, as VS Code and JupyterLab < 4.4) for the browser
 # tests of the controls without subshells; its kernels are this environment's Python.

@@ -29,26 +29,49 @@ class Finished:
         return self.output[-chars:]
 
 
-def run_bounded(
-    argv: Sequence[str], env: Mapping[str, str], timeout: float, cwd: Path = ROOT
-) -> Finished:
+def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float, cwd: Path = ROOT) -> Finished:
     """Runs ``argv`` in a new session; after ``timeout`` seconds kills its whole group."""
+    return run_together([(argv, env)], timeout, cwd)[0]
+
+
+def run_together(
+    commands: Sequence[tuple[Sequence[str], Mapping[str, str]]], timeout: float, cwd: Path = ROOT
+) -> list[Finished]:
+    """Runs the ``(argv, env)`` commands at once, each in a new session; ``timeout`` seconds
+    after the start, whatever still runs is killed with its whole group."""
     started = time.monotonic()
-    process = subprocess.Popen(
-        list(argv), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, text=True, start_new_session=True,
-    )  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        for argv, env in commands
+    ]
+    finished = []
+    for process in processes:
+        left = max(timeout - (time.monotonic() - started), 0.1)
+        try:
+            output, _ = process.communicate(timeout=left)
+            returncode: int | None = process.returncode
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            output, _ = process.communicate()
+            output += f"\n[killed after {timeout:.0f} s]"
+            returncode = None
+        finished.append(Finished(returncode, output, time.monotonic() - started))
+    for process in processes:  # whatever a child left behind in its group (a kernel, a worker)
+        _kill_group(process.pid)
+    return finished
+
+
+def _kill_group(pid: int) -> None:
     try:
-        output, _ = process.communicate(timeout=timeout)
-        returncode: int | None = process.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        output += f"\n[killed after {timeout:.0f} s]"
-        returncode = None
-    finally:
-        try:  # whatever the child left behind in its group (a kernel, a worker)
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return Finished(returncode, output, time.monotonic() - started)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

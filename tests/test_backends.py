@@ -27,7 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
-from bounded_run import ROOT, run_bounded
+from bounded_run import run_bounded
 from conftest import BACKEND_MATRIX
 from keras import ops
 
@@ -215,4 +215,48 @@ def test_native_monitored_values_decide_as_keras_and_are_drawn(shape: tuple[int,
         np.testing.assert_array_equal(mine, theirs)
     assert plot.history["score"] == pytest.approx(scores[:6])
     snapshot = controller.snapshot()
-    assert (snapshot.stop_reason, snapshot.best_epoch, snapshot.restored_epoch) == ("patience exhausted", 4, 4)
+    assert (snapshot.stop_reason, snapshot.best_epoch, snapshot.restored_epoch) == (
+        "patience exhausted",
+        4,
+        4,
+    )
+
+
+class _StubModel:
+    stop_training = False
+    metrics: list[Any] = []
+
+
+def _monitored(make: Any) -> list[Any]:
+    values = [0.9, 0.5, 0.6, 0.4, 0.45, 0.41, 0.3]
+    trace: list[Any] = []
+    for cls in (keras.callbacks.EarlyStopping, EarlyStoppingController):
+        stopping = cls(monitor="score", mode="min", patience=2)
+        model = _StubModel()
+        stopping.set_model(model)
+        stopping.on_train_begin()
+        for epoch, value in enumerate(values):
+            stopping.on_epoch_end(epoch, {"score": make(value)})
+            if model.stop_training:
+                break
+        trace.append((epoch, stopping.wait, stopping.best_epoch, stopping.stopped_epoch))
+    return trace
+
+
+@pytest.mark.backend_matrix
+def test_monitored_tensors_and_variables_decide_as_keras_without_warnings() -> None:
+    makers = {
+        "0-d tensor": lambda v: _tensor(v),
+        "(1,) tensor": lambda v: _tensor([v]),
+        "trainable keras.Variable": lambda v: keras.Variable(v),  # PyTorch: requires grad
+    }
+    if BACKEND == "torch":
+        import torch
+
+        makers["tensor that requires grad"] = lambda v: torch.tensor(v, requires_grad=True) * 1
+    for name, make in makers.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # PyTorch's "requires_grad=True to a scalar" UserWarning
+            warnings.filterwarnings("ignore", KERAS_NUMPY_MESSAGE, DeprecationWarning)
+            keras_trace, ours = _monitored(make)
+        assert ours == keras_trace == (5, 2, 3, 5), name

@@ -166,10 +166,11 @@ def test_vector_metric_is_one_panel_with_a_line_per_component() -> None:
     history = _fit_three_class([plot.callback])
 
     components = [f"{prefix}f1_score[{i}]" for prefix in ("", "val_") for i in range(3)]
-    assert plot.state.panels == ["loss", "f1_score"]
-    assert set(plot.history) == {"epoch", "loss", "val_loss", *components}
+    # The optimizer's learning rate is drawn in a lane of its own (issue 13).
+    assert plot.state.panels == ["loss", "f1_score", "learning_rate"]
+    assert set(plot.history) == {"epoch", "loss", "val_loss", *components, "learning_rate"}
     epoch_traces = {t["name"]: t for t in plot.traces if t["meta"]["role"] == "metric"}
-    assert sorted(epoch_traces) == sorted(["loss", "val_loss", *components])
+    assert sorted(epoch_traces) == sorted(["loss", "val_loss", *components, "learning_rate"])
     f1_axes = {(epoch_traces[name]["xaxis"], epoch_traces[name]["yaxis"]) for name in components}
     assert len(f1_axes) == 1 and f1_axes != {(epoch_traces["loss"]["xaxis"], epoch_traces["loss"]["yaxis"])}
     yaxis = "yaxis" + f1_axes.pop()[1].removeprefix("y")
@@ -186,9 +187,9 @@ def test_vector_metric_is_one_panel_with_a_line_per_component() -> None:
 def test_one_unit_f1_score_is_drawn_as_one_line() -> None:
     plot = LivePlot()
     history = _fit_binary(plot.callback, epochs=2)
-    assert set(plot.history) == {"epoch", "loss", "val_loss", "f1_score", "val_f1_score"}
+    assert set(plot.history) == {"epoch", "loss", "val_loss", "f1_score", "val_f1_score", "learning_rate"}
     assert plot.history["val_f1_score"] == [float(v[0]) for v in history["val_f1_score"]]
-    assert plot.state.panels == ["loss", "f1_score"]
+    assert plot.state.panels == ["loss", "f1_score", "learning_rate"]
 
 
 # -- numeric_logs, to_float, metric_family -----------------------------------------

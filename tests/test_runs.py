@@ -29,7 +29,7 @@ from widget_callbacks.core.runs import (
     trial_label,
 )
 from widget_callbacks.core.views import ViewSettings
-from widget_callbacks.export import files as export
+from widget_callbacks.widgets.static_copy import _snapshot
 
 
 def _feed(state: PlotState, losses: list[float], *, offset: float = 0.0) -> None:
@@ -46,7 +46,11 @@ def _of_run(state: PlotState, number: int) -> list[dict[str, Any]]:
 
 
 def test_aggregate_mean_min_max_by_epoch_over_ragged_runs() -> None:
-    runs = [([1, 2, 3], [1.0, 2.0, 3.0]), ([1, 2], [3.0, float("nan")]), ([1, 2, 3, 4], [2.0, 4.0, None, 8.0])]
+    runs = [
+        ([1, 2, 3], [1.0, 2.0, 3.0]),
+        ([1, 2], [3.0, float("nan")]),
+        ([1, 2, 3, 4], [2.0, 4.0, None, 8.0]),
+    ]
     result = aggregate(runs, "minmax")
     assert result.epochs == [1, 2, 3, 4]
     assert result.count == [3, 2, 1, 1]  # NaN and None are not values
@@ -76,11 +80,20 @@ def test_labels_groups_scores_and_the_best_run() -> None:
     assert best_run({1: 0.4, 2: 0.2, 3: 0.2}, ScoreRule("loss", "min")) == 2  # the first on a tie
     assert best_run({1: 0.4, 2: 0.9}, ScoreRule("acc", "max")) == 2
     assert best_run({1: 0.4}, ScoreRule("loss", "min")) is None  # one run is not "best"
-    assert trial_label("07", {"units": 8, "lr": 0.001, "opt": "adam"}) == "trial 07: units=8, lr=0.001, opt=adam"
+    assert (
+        trial_label("07", {"units": 8, "lr": 0.001, "opt": "adam"}) == "trial 07: units=8, lr=0.001, opt=adam"
+    )
     assert len(trial_label("1", {f"h{i}": i for i in range(30)})) == 60
-    info = RunInfo(3, trial_id="07", hyperparameters={"units": 8, "x": object()}, objective="val_loss", direction="min")
+    info = RunInfo(
+        3, trial_id="07", hyperparameters={"units": 8, "x": object()}, objective="val_loss", direction="min"
+    )
     again = RunInfo.from_dict(json.loads(json.dumps(info.to_dict())))
-    assert (again.label, again.trial_id, again.direction, again.hyperparameters["units"]) == ("run 3", "07", "min", 8)
+    assert (again.label, again.trial_id, again.direction, again.hyperparameters["units"]) == (
+        "run 3",
+        "07",
+        "min",
+        8,
+    )
 
 
 # -- core: the figure --------------------------------------------------------------
@@ -239,8 +252,14 @@ def test_a_single_run_file_of_an_earlier_version_still_loads() -> None:
     [
         ({"loss": [0.5], "val_loss": [0.6]}, r"format None and keys \['loss', 'val_loss'\]"),
         ([1, 2], "a JSON list of 2 items"),
-        ({"format": "widget-callbacks-history", "history": {"epoch": [1]}, "runs": {}}, '"runs" must be a list'),
-        ({"format": "widget-callbacks-history", "history": {"epoch": [1]}, "runs": [{"x": 1}]}, r'"runs"\[0\]'),
+        (
+            {"format": "widget-callbacks-history", "history": {"epoch": [1]}, "runs": {}},
+            '"runs" must be a list',
+        ),
+        (
+            {"format": "widget-callbacks-history", "history": {"epoch": [1]}, "runs": [{"x": 1}]},
+            r'"runs"\[0\]',
+        ),
     ],
 )
 def test_a_history_file_of_another_format_says_what_it_holds(tmp_path, content, said) -> None:
@@ -272,7 +291,9 @@ def _tiny_model() -> tuple[Any, np.ndarray, np.ndarray]:
     import keras
 
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
@@ -282,14 +303,25 @@ def _tiny_model() -> tuple[Any, np.ndarray, np.ndarray]:
 def test_a_second_fit_from_epoch_1_keeps_run_1_and_stays_incremental() -> None:
     plot = LivePlot(static_fallback=False, batch_updates_per_second=1000)
     model, x, y = _tiny_model()
-    first = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0, callbacks=[plot.callback])
+    first = model.fit(
+        x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0, callbacks=[plot.callback]
+    )
     recorder = Recorder(plot)
     model.fit(x, y, epochs=4, batch_size=16, validation_split=0.25, verbose=0, callbacks=[plot.callback])
     old = [t for t in plot.traces if t["meta"].get("run") == 1]
     assert [t["meta"]["metric"] for t in old][:2] == ["loss", "val_loss"]  # (and the learning rate)
-    assert {t["meta"]["role"] for t in old} == {"metric"} and old[0]["y"] == pytest.approx(first.history["loss"]) and old[0]["opacity"] < 1
+    assert (
+        {t["meta"]["role"] for t in old} == {"metric"}
+        and old[0]["y"] == pytest.approx(first.history["loss"])
+        and old[0]["opacity"] < 1
+    )
     new = [t for t in plot.traces if t["meta"].get("run") == 2]
-    assert {t["meta"]["role"] for t in new} == {"metric", "batch"} and plot.state.history.epochs == [1, 2, 3, 4]
+    assert {t["meta"]["role"] for t in new} == {"metric", "batch"} and plot.state.history.epochs == [
+        1,
+        2,
+        3,
+        4,
+    ]
     # The run's start resent the traces; every point after went as an extend message.
     extends = [m for m in recorder.messages if m["type"] == MSG_EXTEND]
     assert recorder.resent <= 4 and len(extends) >= 4  # (the start, the new batch and val traces)
@@ -349,6 +381,15 @@ def test_add_run_takes_a_keras_history_a_file_or_a_record(tmp_path) -> None:
     assert {t.meta["run"] for t in figure.data if t.meta and "run" in t.meta} == {1, 2, 3, 4}
 
 
+def test_the_static_copy_shows_every_run() -> None:
+    plot = LivePlot(static_fallback=False)
+    plot.add_run({"loss": [1.0, 0.5]}, label="before")
+    plot.end_epoch(1, {"loss": 0.9})
+    described, run, count, live = _snapshot(plot)  # what the page's PNG and the HTML draw
+    assert count == len(plot.traces) == 2 and [t["meta"]["run"] for t in live["data"][:count]] == [1, 2]
+    assert [t["name"] for t in described["data"]] == ["before", "loss"]
+
+
 def test_from_history_draws_several_files_side_by_side(tmp_path) -> None:
     paths = []
     for name, losses in (("adam", [1.0, 0.6]), ("sgd", [1.2, 0.9, 0.8])):
@@ -357,7 +398,10 @@ def test_from_history_draws_several_files_side_by_side(tmp_path) -> None:
             plot.end_epoch(epoch, {"loss": loss})
         paths.append(plot.save_history(tmp_path / f"{name}.json"))
     both = LivePlot.from_history(*paths, static_fallback=False)
-    assert [(r["label"], r["current"], r["epochs"]) for r in both.runs] == [("adam", False, 2), ("sgd", True, 3)]
+    assert [(r["label"], r["current"], r["epochs"]) for r in both.runs] == [
+        ("adam", False, 2),
+        ("sgd", True, 3),
+    ]
     assert both.history["loss"] == [1.2, 0.9, 0.8]
     again = LivePlot.from_history(both.save_history(tmp_path / "both.json"), static_fallback=False)
     assert [r["label"] for r in again.runs] == ["adam", "sgd"]  # one file holds both runs
@@ -385,14 +429,23 @@ def test_a_tuner_search_gives_a_run_per_trial_labelled_and_the_best_marked(tmp_p
 
     def build(hp: Any) -> Any:
         model = keras.Sequential(
-            [keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 16), activation="relu"), keras.layers.Dense(1)]
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(hp.Int("units", 2, 16), activation="relu"),
+                keras.layers.Dense(1),
+            ]
         )
         model.compile(optimizer=keras.optimizers.Adam(hp.Choice("lr", [1e-2, 1e-3])), loss="mse")
         return model
 
     keras.utils.set_random_seed(0)
     tuner = keras_tuner.RandomSearch(
-        build, objective="val_loss", max_trials=3, directory=str(tmp_path), project_name="runs", overwrite=True
+        build,
+        objective="val_loss",
+        max_trials=3,
+        directory=str(tmp_path),
+        project_name="runs",
+        overwrite=True,
     )
     plot = LivePlot(static_fallback=False)
     _, x, y = _tiny_model()
@@ -407,5 +460,9 @@ def test_a_tuner_search_gives_a_run_per_trial_labelled_and_the_best_marked(tmp_p
         assert run["label"] == f"trial {trial.trial_id}: units={values['units']}, lr={values['lr']:.4g}"
     best = tuner.oracle.get_best_trials(1)[0].trial_id
     assert [r["trial_id"] for r in runs if r["best"]] == [best]
-    legend = {t["legendgroup"]: t.get("name") for t in plot.traces if t.get("showlegend")}
-    assert any(name and name.endswith(BEST_SUFFIX) for name in legend.values()) or runs[-1]["best"]
+    (number,) = [r["number"] for r in runs if r["best"]]
+    drawn = [t for t in plot.traces if t["meta"].get("run") == number]
+    if runs[-1]["best"]:  # the current run: its legend group's title says so
+        assert drawn[0]["legendgrouptitle"]["text"].endswith(BEST_SUFFIX)
+    else:  # an earlier run: its legend entry, drawn less faint than the others
+        assert drawn[0]["name"].endswith(BEST_SUFFIX) and drawn[0]["opacity"] > PAST_OPACITY

@@ -4,6 +4,7 @@
 // alone (1,500,041 bytes in 4.1.1) is over the 1,500,000-byte bundle budget.
 
 import Plotly from "plotly.js-basic-dist-min";
+import { LegendState } from "./legend_state.js";
 import { DEFAULT_HEIGHT, PLOT_CONFIG } from "./protocol.js";
 import { appendTails, tailStates, tailsIntact } from "./svg_append.js";
 import { redrawLines } from "./svg_lines.js";
@@ -53,6 +54,13 @@ export function createPlot(doc) {
   /** @type {(event: Record<string, unknown>) => void} */
   let relayoutListener = () => {};
   let listening = false;
+  /** What legend clicks hid or showed, kept over full redraws (./legend_state.js). */
+  const legend = new LegendState();
+  /** @param {unknown} event */
+  const onPlotlyRestyle = (event) => {
+    onPlotlyRedraw();
+    legend.restyled(event, /** @type {any} */ (div).data);
+  };
   // Plotly redraws by itself on zoom, legend clicks and resizes, at times from
   // the data it computed at the last full draw: appended points can vanish
   // from the SVG until the next one.
@@ -112,6 +120,7 @@ export function createPlot(doc) {
       drawn = true;
       settled = false;
       appended = 0;
+      legend.apply(/** @type {import("./protocol.js").Trace[]} */ (data), traces);
       const mine = tailStates(traces, /** @type {import("./protocol.js").Trace[]} */ (data));
       tails = mine;
       lastData = data;
@@ -124,7 +133,7 @@ export function createPlot(doc) {
           if (!listening && typeof gd.on === "function") {
             listening = true;
             gd.on("plotly_relayout", onPlotlyRelayout);
-            gd.on("plotly_restyle", onPlotlyRedraw);
+            gd.on("plotly_restyle", onPlotlyRestyle);
           }
         },
         (err) => console.error("widget_callbacks: plot failed", err),

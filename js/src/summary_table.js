@@ -71,6 +71,9 @@ export function formatSummary(summary) {
   if (epoch) parts.push(`epoch ${epoch}`);
   if (isFiniteNumber(s.samples_per_second)) {
     parts.push(`${Math.round(s.samples_per_second).toLocaleString("en-US")} samples/s`);
+  } else if (isFiniteNumber(s.steps_per_second)) {
+    // Keras tells callbacks the steps, not the batch size: the rate in steps.
+    parts.push(`${Math.round(s.steps_per_second).toLocaleString("en-US")} steps/s`);
   }
   out.footer = parts.join(" · ");
   return out;

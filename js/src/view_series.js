@@ -48,16 +48,24 @@ export function hasTime(traces) {
   return traces.some((t) => roleOf(t) === "metric" && Array.isArray(t.customdata) && t.customdata.some(isFiniteNumber));
 }
 
+/** The run of a trace (`meta.run`: a number; an aggregate's is a list), or -1. */
+const runOf = (/** @type {Trace} */ t) => (typeof t?.meta?.run === "number" ? t.meta.run : -1);
+
 /**
- * Epoch -> seconds from the metric trace with the most timestamps.
+ * Epoch -> seconds from the metric trace with the most timestamps, of the
+ * current run (the last trace's `meta.run`: the marks placed with this map
+ * are its own; each earlier run's curve has its own timestamps).
  * @param {Trace[]} traces
  * @returns {TimeMap | null}
  */
 export function timeMapOf(traces) {
   /** @type {Trace | null} */
   let best = null;
-  for (const t of traces ?? []) {
+  const list = traces ?? [];
+  const current = list.length ? runOf(list[list.length - 1]) : -1;
+  for (const t of list) {
     if (roleOf(t) !== "metric" || !Array.isArray(t.customdata) || !Array.isArray(t.x)) continue;
+    if (runOf(t) !== current) continue;
     if (!best || t.customdata.length > /** @type {unknown[]} */ (best.customdata).length) best = t;
   }
   return best ? new TimeMap(/** @type {unknown[]} */ (best.x), /** @type {unknown[]} */ (best.customdata)) : null;

@@ -64,3 +64,8 @@ test("normalizeView: defaults for what is missing or wrong, smoothing clamped to
   assert.deepEqual(withLog(normalizeView({ log_y: ["acc"] }), "loss", true).log_y, ["acc", "loss"]);
   assert.deepEqual(withLog(normalizeView({ log_y: ["acc", "loss"] }), "acc", false).log_y, ["loss"]);
 });
+
+test("formatSummary falls back to steps per second when the batch size is unknown", () => {
+  const out = formatSummary({ rows: [], epoch_seconds: 2, steps_per_second: 90.4, samples_per_second: null });
+  assert.equal(out.footer, "epoch 2 s · 90 steps/s");
+});

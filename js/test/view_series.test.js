@@ -117,6 +117,17 @@ test("time axis: data points at their customdata, marks at the epoch curves' tim
   assert.deepEqual(new ViewSeries().derive([partial], settings({ x: { axis: "time", batchesPerEpoch: null, time: map } })).traces[0].x, [10, null, null]);
 });
 
+test("time axis with runs side by side: the marks follow the current run's times", () => {
+  const meta = (run) => ({ decimate: true, role: "metric", metric: "loss", run });
+  const old = epochTrace("run 1", [3, 2, 1, 0.5], { customdata: [1, 2, 3, 4], meta: meta(1) });
+  const now = epochTrace("loss", [3, 2], { customdata: [10, 20], meta: meta(2) });
+  const map = timeMapOf([old, now]);
+  const ckpt = { name: "checkpoint", x: [2], y: [2], meta: { role: "checkpoint", run: 2 } };
+  const out = new ViewSeries().derive([old, now, ckpt], settings({ x: { axis: "time", batchesPerEpoch: null, time: map } }));
+  assert.deepEqual(out.traces[0].x, [1, 2, 3, 4], "the old run at its own seconds");
+  assert.deepEqual(out.traces[2].x, [20], "the mark at the current run's time of epoch 2");
+});
+
 test("a long metric name is shortened in the legend, the full name kept for the hover", () => {
   const long = "val_sparse_categorical_crossentropy";
   const out = new ViewSeries().derive([epochTrace(long, [1, 2])], settings());

@@ -49,10 +49,9 @@ _report("fitted", during=_during, height=plot.state.layout()["height"])
 """
 
 AFTER = """
-import copy
-_png_of = plot._static._png_of
+from widget_callbacks.widgets.static_copy import _snapshot
 _report("after", children=_children(),
-        png_is_final=_png_of is not None and _png_of[0] == copy.deepcopy(plot.state.figure()),
+        png_is_final=plot._static._has_png(_snapshot(plot)[0]),  # the PNG of the final figure
         restored="weights restored from epoch 4" in _json.dumps(plot.state.layout()))
 """
 

@@ -38,11 +38,16 @@ all, with the first asking process's reason. Agreements run:
   used by process 0 alone), and the outcome (a stop any process decided, e.g. ``max_time``
   at the epoch end, stops all).
 
-K: process 0 measures the batch time between agreements and the agreement's own cost c
-(median of the last 16), aims at an interval of ``c / 1%`` clamped to 0.05-0.4 s, and
-sends ``K = interval / batch time`` (at least 1) with each agreement; the first batches
-of a fit (compilation) agree at every batch. So the agreement costs about 1 % of the step
-time, and a stop acts within one agreement interval (<= 0.4 s) plus one batch.
+K: process 0 chooses it and sends it with each agreement. The interval aimed at is the
+agreement's own cost c (the least of its last 16 runs) / 1 %, clamped to 0.05-0.25 s; K is
+that interval over the slowest of the last three batch times measured, at most twice the
+last K, and 1 while the first batches compile. Batch times are measured between the ends
+of two agreements: JAX dispatches steps ahead of their computation, and an agreement's
+collective runs after the steps queued before it, so that time is the batches' own
+(epoch ends give it with validation included: shorter intervals). So the agreement costs
+about 1 % of the step time, and a stop asked for is acted on at the first agreement after
+it, within one interval (<= 0.25 s at a steady pace; a pace that drops within an interval
+stretches that one) plus one batch.
 
 Faults: a process that dies makes the others' next collective (a train step's or an
 agreement's) raise in ``fit`` (gloo: "Connection closed by peer"), so process 0's cell
@@ -51,16 +56,21 @@ then apply: after ``heartbeat_timeout_seconds`` (default 100 s) without the dead
 process's heartbeat the runtime terminates the surviving processes, and at exit each
 waits at most ``shutdown_timeout_seconds`` (default 300 s) for the others.
 
+Every process must run the same callbacks over the same batches (an agreement checks it
+and raises otherwise). On multi-process JAX a ``set_weights`` or a variable's ``assign``
+is a collective too (``device_put`` checks that every process passes the same value), so
+best weights are restored, and the multiplier applied, on every process at the same point.
+
 In one process (any backend other than JAX, or ``jax.distributed`` not initialised, or
 one process) nothing here runs and JAX is never imported.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -70,6 +80,7 @@ from ..core.outcome import STOP_BY_HAND, STOP_PATIENCE, STOP_REASONS
 from .learning_rate import LearningRateMultiplier
 
 if TYPE_CHECKING:
+    from ..core.stopping import EpochDecision
     from .early_stopping import EarlyStoppingController
 
 __all__ = ["StepAgreement", "is_secondary_process", "process_layout", "step_agreement"]
@@ -78,7 +89,7 @@ __all__ = ["StepAgreement", "is_secondary_process", "process_layout", "step_agre
 #: (the upper one bounds the latency of a stop: one interval plus one batch).
 COST_SHARE = 0.01
 MIN_INTERVAL = 0.05
-MAX_INTERVAL = 0.4
+MAX_INTERVAL = 0.25
 _MAX_K = 1 << 20
 _WARM_UP_BATCHES = 2  # the first batches compile: agree at each of them
 
@@ -183,8 +194,8 @@ class StepAgreement:
         index: int,
         count: int,
         *,
-        gather: Any = None,
-        clock: Any = time.perf_counter,
+        gather: Callable[[Any], Any] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.controller = controller
         self.index = index
@@ -199,21 +210,28 @@ class StepAgreement:
         self._next = 0  # the batch count at which the next batch agreement runs
         self._mark: tuple[float, int] | None = None  # time and batch count of the last one
         self._agreed: tuple[int, bool] | None = None  # patience and pause, as last agreed
-        self._per_batch: float | None = None  # seconds a batch takes, as last measured
+        self._paces: deque[float] = deque(maxlen=3)  # seconds a batch took, last measured
+        self._epoch_mark: tuple[float, int] | None = None  # the last epoch end's time, batches
         self.interval = MAX_INTERVAL  # the interval aimed at (seconds)
         self.batches = 1  # K: batches between two agreements, as last agreed
         self.agreements = 0  # agreements in this fit
         self.log: list[tuple[int, int | None, str, Any]] = []  # (epoch, batch, what, value)
 
+    @property
+    def batch_seconds(self) -> float | None:
+        """The slowest of the last three batch times measured (seconds), or ``None``."""
+        return max(self._paces) if self._paces else None
+
     # -- hooks (main thread, every process in the same order) ---------------
 
     def begin(self) -> None:
         """``on_train_begin``: the first agreement (patience, pause, multiplier)."""
-        self._steps, self._next, self._mark, self._agreed, self._per_batch = 0, 0, None, None, None
+        self._steps, self._next, self._mark, self._agreed = 0, 0, None, None
+        self._paces.clear()
         self.agreements, self.batches = 0, 1
         self.log = []
         rows = self._agree(BEGIN)
-        self._adopt(rows, epoch=0, batch=None)
+        self._adopt(rows, epoch=0, batch=0)  # a stop asked for already: after the first batch
 
     def batch_begin(self, batch: int) -> None:
         """``on_train_batch_begin``: an agreement every K-th batch; a stop agreed here is
@@ -227,7 +245,7 @@ class StepAgreement:
             self._adopt(rows, epoch=self._epoch(), batch=batch)
         self._steps += 1
 
-    def update(self, epoch: int, value: float | None) -> Any:
+    def update(self, epoch: int, value: float | None) -> EpochDecision:
         """The epoch-end decision, with the inputs every process agreed on.
 
         Holds the rule's lock from the agreement to the decision: a patience or pause
@@ -326,19 +344,31 @@ class StepAgreement:
             self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, min(self._costs) / COST_SHARE))
         if self._steps <= _WARM_UP_BATCHES:
             return 1
-        if kind != BATCH or self._per_batch is None:
+        if kind != BATCH or not self._paces:
             return self.batches
-        return max(1, min(_MAX_K, int(self.interval / self._per_batch)))
+        # The slowest recent pace, and at most twice the last K: a pace that drops
+        # between two agreements stretches one interval, a faster one shortens it.
+        fits = int(self.interval / max(self._paces))
+        return max(1, min(_MAX_K, 2 * self.batches, fits))
 
     def _timed(self, kind: int, done: float) -> None:
-        """The batch time, from two batch agreements of one epoch. Timed when each
-        agreement is done: its collective runs after the steps dispatched before it (JAX
-        dispatches steps ahead of their computation), so the time between two of them
-        is the time the batches between took, not the time Python took to queue them."""
-        mark, steps = self._mark, self._steps
-        self._mark = (done, steps) if kind == BATCH else None  # validation is not a batch
-        if kind == BATCH and mark is not None and steps > mark[1]:
-            self._per_batch = (done - mark[0]) / (steps - mark[1])
+        """The batch time, measured when agreements are done: an agreement's collective
+        runs after the steps dispatched before it (JAX queues steps ahead of their
+        computation), so the time between two is the time the batches between took, not
+        the time Python took to queue them. Two batch agreements of one epoch give it
+        without validation; an epoch end gives it with validation (an over-estimate, so a
+        shorter interval), every epoch after the first (which compiles), so that K follows
+        the pace when it changes or when K exceeds the batches of an epoch."""
+        steps = self._steps
+        if kind == BATCH:
+            mark, self._mark = self._mark, (done, steps)
+        elif kind == EPOCH_INPUTS:
+            mark, self._mark = self._epoch_mark, None  # validation is not a batch
+        else:  # the fit begins (its first epoch compiles), or an epoch ends
+            mark, self._mark = None, None
+            self._epoch_mark = (done, steps) if kind == EPOCH_OUTCOME else None
+        if mark is not None and steps > mark[1]:
+            self._paces.append((done - mark[0]) / (steps - mark[1]))
 
     def _adopt(
         self,
@@ -400,9 +430,10 @@ class StepAgreement:
         own = controller._stop_request
         if own is None or reason_code(own) != code:
             own = reason  # asked elsewhere, or another reason asked here
-        controller._stop_request = own
         done = None if batch is None else batch + 1  # 1-based: stops after this batch
         if done is None:
             done = (controller.params or {}).get("steps")
-        controller._apply_stop(done)
+        with controller._batch_lock:  # as the controller's batch hooks act on a stop
+            controller._stop_request = own
+            controller._apply_stop(done)
         self.log.append((epoch, batch, "stop", own))

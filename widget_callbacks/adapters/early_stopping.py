@@ -485,7 +485,10 @@ class EarlyStoppingController(keras.callbacks.EarlyStopping):
         """
         value = super().get_monitor_value(logs)
         shape = array_shape(value)
-        if not shape:  # missing, a number, a 0-d array or tensor: as before
+        if shape == () and not type(value).__module__.startswith("numpy"):
+            number = to_float(value)  # a 0-d backend tensor or keras.Variable: its number
+            return value if number is None else number  # (PyTorch warns in float() with grad)
+        if not shape:  # missing, a number, a 0-d NumPy array: as before
             return value
         number = to_float(value)
         if number is None:

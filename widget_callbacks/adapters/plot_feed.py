@@ -108,8 +108,11 @@ class PlotFeedCallback(keras.callbacks.Callback):
         """A copy that feeds the same plot, with fresh per-fit state.
 
         Keras Tuner deep-copies the callbacks for each trial: each trial's ``fit``
-        starts a new run of the same plot, labelled ``"trial <trial_id>"`` (the id of
-        its folder, ``trial_01``); a copy made outside a search is ``"copy <n>"``.
+        starts a new run of the same plot, its progress labelled ``"trial <trial_id>"``
+        (the id of its folder, ``trial_01``) and its legend entry with the trial's
+        hyperparameters too; the tuner's objective ranks the runs for the best-run
+        mark (``_compat/keras_tuner.current_trial``). A copy made outside a search is
+        ``"copy <n>"``.
         Other attributes of a subclass are shared with the original (shallow).
         """
         origin = self._origin if self._origin is not None else self

@@ -1,9 +1,9 @@
 """The plot's content as plotly figure data: one code path for the live view and export.
 
 (Over 300 lines: the trace styles of the four trace kinds are one table-like method;
-the rest is PlotState's appending and loading, the partial-epoch overlay, the earlier
-runs' traces (``runs.py`` says how they look), and the hand-off to ``views.py`` and
-``summary.py``.)
+the rest is PlotState's appending and loading, the partial-epoch overlay, the runs it
+keeps (which is best, which are hidden or aggregated: ``runs.py``; their traces:
+``run_traces.py``), and the hand-off to ``views.py`` and ``summary.py``.)
 
 `PlotState` keeps the traces of the current run and grows them in place. Each change
 returns an `Update`: the points appended (sent to the front end as an ``extend``
@@ -44,22 +44,10 @@ from .progress import within_epoch
 from .protocol import PALETTE
 from .records import CheckpointRecord, Mode, StoppingSnapshot
 from .run_record import RunRecord
-from .runs import (
-    BAND_OPACITY,
-    BEST_SUFFIX,
-    RunInfo,
-    ScoreRule,
-    aggregate,
-    best_run,
-    label_groups,
-    legend_layout,
-    mean_times,
-    past_style,
-    run_group,
-    score_rule,
-)
+from .run_traces import aggregate_traces, current_style, past_run_traces
+from .runs import BEST_SUFFIX, RunInfo, ScoreRule, best_run, label_groups, legend_layout, score_rule
 from .summary import SummaryTracker
-from .views import ViewSettings, apply_view
+from .views import UNSMOOTHED_FAMILIES, ViewSettings, apply_view
 
 TRAIN_COLOR = PALETTE["train"]
 VALIDATION_COLOR = PALETTE["validation"]
@@ -99,12 +87,6 @@ def batch_x(epoch: int, batch: int, batches_per_epoch: int | None) -> float:
         return float(epoch)
     batch = within_epoch(max(batch, 1), batches_per_epoch)
     return round(epoch - 1 + batch / batches_per_epoch, 4)
-
-
-def _rgba(color: str, alpha: float) -> str:
-    """A ``#rrggbb`` colour with an alpha, as plotly's ``rgba(...)``."""
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def _loss_first(logs: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -219,7 +201,9 @@ class PlotState:
         self._index = {}
         self.rebuild_runs()
 
-    def add_past_run(self, record: RunRecord, label: str | None = None, *, keep_label: bool = False) -> RunInfo:
+    def add_past_run(
+        self, record: RunRecord, label: str | None = None, *, keep_label: bool = False
+    ) -> RunInfo:
         """Adds a finished run (a saved history, a Keras ``History``) before the
         current one, drawn faint; its label: ``label``, else the record's, else
         ``"run <number>"`` (with ``keep_label``, a label given when the run was
@@ -274,6 +258,22 @@ class PlotState:
         self.current_ended = ended
         self.rebuild_runs()
         return self._signature() != before
+
+    def runs_table(self) -> list[dict[str, Any]]:
+        """The runs, earlier ones first, the current last, as plain data (what
+        `RunInfo.to_dict` says, and ``hidden``, ``best``, ``current``, ``epochs``)."""
+        entries = [(past.info, past.record.history, False) for past in self.past_runs]
+        entries.append((self.current, self.history, True))
+        return [
+            {
+                **info.to_dict(),
+                "hidden": info.hidden,
+                "best": info.number == self.best,
+                "current": current,
+                "epochs": len(history),
+            }
+            for info, history, current in entries
+        ]
 
     @property
     def runs_shown(self) -> bool:
@@ -530,126 +530,42 @@ class PlotState:
         return info.label + (BEST_SUFFIX if info.number == self.best else "")
 
     def _current_style(self, trace: dict[str, Any]) -> None:
-        """The current run's legend group: its run's (with its label as the group's
-        title) when runs are shown, else train/validation as for a single run."""
-        meta = trace.get("meta") or {}
-        if self.runs_shown:
-            trace["legendgroup"] = run_group(self.current.number)
-            trace["legendgrouptitle"] = {"text": text(self._label(self.current))}
-        else:
-            trace.pop("legendgrouptitle", None)
-            role = meta.get("role")
-            if role == "metric":
-                trace["legendgroup"] = (
-                    "validation" if str(meta.get("metric", "")).startswith("val_") else "train"
-                )
-            elif role == "batch":
-                trace["legendgroup"] = "train"
-            else:
-                trace.pop("legendgroup", None)
-        if self.current.hidden:
-            trace["visible"] = "legendonly"
-        else:
-            trace.pop("visible", None)
+        current = self.current
+        title = text(self._label(current)) if self.runs_shown else None
+        current_style(trace, number=current.number, title=title, hidden=current.hidden)
+
+    def _epoch_trace(
+        self, name: str, x: list[Any], y: list[Any], extra: dict[str, list[Any]]
+    ) -> dict[str, Any]:
+        """An epoch curve of ``name`` as the current run's are drawn (its panel added)."""
+        return self._new_trace(("epoch", name), x, y, extra)
 
     def _past_run_traces(self, past: PastRun) -> list[dict[str, Any]]:
-        """An earlier run's epoch curves, faint (``runs.past_style``), one legend
-        entry (its label) for the whole run."""
-        info, history = past.info, past.record.history
-        best = info.number == self.best
-        style = past_style(info.number, best=best)
-        label = text(self._label(info))
-        times = (
-            [elapsed_seconds(t) for t in history.times] if len(history.times) == len(history.epochs) else []
+        history = past.record.history
+        return past_run_traces(
+            past.info,
+            history,
+            [name for name, _ in _loss_first(history.metrics)],
+            label=text(self._label(past.info)),
+            best=past.info.number == self.best,
+            new_trace=self._epoch_trace,
         )
-        traces: list[dict[str, Any]] = []
-        for name, column in _loss_first(history.metrics):
-            y = [v if v is not None and math.isfinite(v) else None for v in column]
-            if all(v is None for v in y):
-                continue
-            extra = {"customdata": times} if times else {}
-            trace = self._new_trace(("epoch", name), list(history.epochs), y, extra)
-            first = not traces
-            trace.update(
-                name=label if first else trace["name"],
-                opacity=style["opacity"],
-                line={**trace["line"], **style["line"]},
-                marker={**trace["marker"], **style["marker"]},
-                legendgroup=run_group(info.number),
-                showlegend=first,
-                hovertemplate=f"{label}: {text(name)}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
-                uid=f"r{info.number}-p{len(traces)}",
-            )
-            trace["meta"]["run"] = info.number
-            if info.hidden:
-                trace["visible"] = "legendonly"
-            traces.append(trace)
-        return traces
 
     def _aggregate_traces(self, index: int, label: str, numbers: list[int]) -> list[dict[str, Any]]:
-        """The runs of ``label``: per metric, a band (lower, then upper filled to it)
-        and the mean, one legend entry for the group."""
-        kind = str(self.aggregate)
         histories = self._histories()
         runs = [histories[n] for n in numbers]
-        names: dict[str, None] = {}
+        names: dict[str, float] = {}
         for history in runs:
-            names.update(dict.fromkeys(history.metrics))
-        shown = text(label)
-        group = f"aggregate-{index}"
-        traces: list[dict[str, Any]] = []
-        for name, _ in _loss_first(dict.fromkeys(names, 0.0)):
-            series = [(h.epochs, h.column(name)) for h in runs if name in h.metrics]
-            result = aggregate(series, kind)
-            if all(v is None for v in result.mean):
-                continue
-            times = mean_times([(h.epochs, h.times) for h in runs if name in h.metrics], result.epochs)
-            color = VALIDATION_COLOR if name.startswith("val_") else TRAIN_COLOR
-            band = {
-                "type": "scatter",
-                "mode": "lines",
-                "x": list(result.epochs),
-                "xaxis": "",
-                "yaxis": "",
-                "line": {"color": color, "width": 0},
-                "showlegend": False,
-                "legendgroup": group,
-                "hoverinfo": "skip",
-                "meta": {"role": "band", "metric": name, "run": list(numbers), "decimate": False},
-            }
-            spread = "min to max" if kind == "minmax" else "mean \u00b1 std"
-            hover = [
-                "" if lo is None or hi is None else f"{count} runs, {spread}: {lo:.4g} to {hi:.4g}"
-                for lo, hi, count in zip(result.lower, result.upper, result.count)
-            ]
-            mean = self._new_trace(
-                ("epoch", name), list(result.epochs), list(result.mean), {"customdata": times}
-            )
-            band["xaxis"], band["yaxis"] = mean["xaxis"], mean["yaxis"]
-            first = not traces
-            uid = f"a{index}-{len(traces) // 3}"
-            lower = {**band, "y": list(result.lower), "uid": f"{uid}-lo"}
-            upper = {
-                **band,
-                "y": list(result.upper),
-                "fill": "tonexty",
-                "fillcolor": _rgba(color, BAND_OPACITY),
-                "uid": f"{uid}-hi",
-            }
-            mean.update(
-                name=f"{shown} (mean of {len(numbers)})" if first else mean["name"],
-                mode="lines",
-                line={**mean["line"], "width": 2},
-                opacity=0.9,
-                legendgroup=group,
-                showlegend=first,
-                text=hover,
-                hovertemplate=f"{shown}: mean {text(name)}<br>epoch %{{x}}: %{{y:.4g}}<br>%{{text}}<extra></extra>",
-                uid=f"{uid}-mean",
-            )
-            mean["meta"].update(run=list(numbers), aggregate=kind)
-            traces.extend([lower, upper, mean])
-        return traces
+            names.update(dict.fromkeys(history.metrics, 0.0))
+        return aggregate_traces(
+            index,
+            text(label),
+            numbers,
+            runs,
+            [name for name, _ in _loss_first(names)],
+            kind=str(self.aggregate),
+            new_trace=self._epoch_trace,
+        )
 
     def _record(self) -> RunRecord:
         """The current run as a `RunRecord` (without the earlier runs)."""
@@ -668,7 +584,8 @@ class PlotState:
     # -- internals ----------------------------------------------------------
 
     def _partial_overlays(self) -> list[dict[str, Any]]:
-        """A hollow marker over each epoch curve's point of a `partial_epoch`.
+        """A hollow marker over each epoch curve's point of a `partial_epoch` (not
+        the learning rate's: a value read, not one averaged over the batches run).
 
         An overlay, not a per-point style of the epoch traces: those grow by
         ``extend`` messages, and the stop can be learnt before or after the epoch's
@@ -681,6 +598,8 @@ class PlotState:
         label = f"partial epoch: {batch} of {self.batches_per_epoch} batches"
         overlays: list[dict[str, Any]] = []
         for index, name in sorted((i, name) for (kind, name), i in self._index.items() if kind == "epoch"):
+            if metric_family(name) in UNSMOOTHED_FAMILIES:
+                continue  # the learning rate is read, not averaged over the batches run
             trace = self._current[index]
             value = self.history.value(name, epoch)
             if value is None or not math.isfinite(value):

@@ -7,7 +7,10 @@ in ``protocol.json`` beside this module; the front end imports the same file
 State a fresh view needs is kept in synced traits of ``LivePlot``:
 
 - ``traces`` (list of plotly trace dicts, each with ``x``/``y`` arrays): every
-  point of the current run. Python appends to these lists *in place* (which
+  point of the current run, after the earlier runs' traces kept beside it
+  (``core/runs.py``: faint epoch curves, or a label's mean and band). Each trace
+  has ``meta.run`` (its run's number; an aggregate's: the list of them) and a
+  ``uid``; a run is a dimension of the traces, not a message of its own. Python appends to these lists *in place* (which
   does not sync) and sends an ``extend`` message instead, so the per-epoch
   message size does not grow with the history. A view created later, or a page
   reloaded mid-run, asks the kernel for the widget state and gets every point.

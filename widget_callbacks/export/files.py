@@ -375,8 +375,10 @@ def history_frame(plot: Plot) -> pd.DataFrame:
 def save_history(plot: Plot, path: PathLike, *, format: str | None = None) -> pathlib.Path:
     """Writes the history to ``.csv`` (epoch metrics) or ``.json`` (the whole run).
 
-    The JSON file also holds the marks (stopping state, checkpoints) and the batch
-    curves, so `from_history` redraws the run whole; a CSV gives the curves only.
+    The JSON file also holds the marks (stopping state, checkpoints), the batch
+    curves and the earlier runs drawn beside the current one (their labels, Keras
+    Tuner trials, hidden or not), so `from_history` redraws the plot whole; a CSV
+    gives the current run's curves only.
     Non-finite values are written as ``nan``, ``inf``, ``-inf``; missing ones as empty
     CSV cells or JSON ``null``.
 

@@ -456,19 +456,7 @@ class LivePlot(anywidget.AnyWidget):
         ``current``, ``epochs`` and, for a Keras Tuner trial, ``trial_id`` and
         ``hyperparameters``."""
         with self._lock:
-            state = self._plot
-            entries = [(past.info, past.record.history, False) for past in state.past_runs]
-            entries.append((state.current, state.history, True))
-            return [
-                {
-                    **info.to_dict(),
-                    "hidden": info.hidden,
-                    "best": info.number == state.best,
-                    "current": current,
-                    "epochs": len(history),
-                }
-                for info, history, current in entries
-            ]
+            return self._plot.runs_table()
 
     @property
     def aggregate(self) -> str | None:
