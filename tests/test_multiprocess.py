@@ -246,7 +246,7 @@ def test_stop_by_hand_on_process_0_stops_both_after_the_same_batch(launch: Any) 
 def test_patience_pause_and_learning_rate_from_process_0_act_on_both(launch: Any) -> None:
     """Process 0 halves the learning rate, pauses and sets patience 1 mid-epoch, later
     releases the pause: both processes use each at the same step."""
-    r0, r1 = _both(launch("steer", patience=1000, min_delta=0.05, epochs=40))
+    r0, r1 = _both(launch("steer", patience=1000, min_delta=0.05, epochs=40, samples=2048))
     _same_run(r0, r1)
     epochs = r0["epochs"]
     assert {e["snapshot"]["patience"] for e in epochs[2:]} == {1}
@@ -288,6 +288,8 @@ def test_a_worker_killed_mid_run_ends_process_0_with_the_error(launch: Any) -> N
     # JAX's runtime ends process 0 once the dead worker's heartbeat is missed (5 s here,
     # 100 s by default), or at exit after the shutdown barrier fails.
     assert codes[0] is not None and ended < HEARTBEAT + SHUTDOWN + 30, (codes, ended)
+    raised = r0["fit_end_wall"] - killed_wall
+    print(f"fit raised {raised:.2f} s after the kill; process 0 ended after {ended:.1f} s, code {codes[0]}")
 
 
 # --------------------------------------------------------------------------- the agreement alone

@@ -53,7 +53,7 @@ test("the view's defaults, x axes and themes come from the JSON", () => {
   assert.deepEqual(protocol.VIEW_DEFAULTS, json.view_defaults);
   assert.deepEqual(protocol.X_AXES, json.x_axes);
   assert.deepEqual(protocol.THEMES, json.themes);
-  assert.deepEqual(protocol.VIEW_DEFAULTS, { smoothing: 0, log_y: [], x_axis: "epoch", robust_y: false, theme: "auto" });
+  assert.deepEqual(protocol.VIEW_DEFAULTS, { smoothing: 0, log_y: ["learning_rate"], x_axis: "epoch", robust_y: false, theme: "auto" });
   assert.ok(protocol.X_AXES.includes(protocol.VIEW_DEFAULTS.x_axis));
   assert.ok(protocol.THEMES.includes(protocol.VIEW_DEFAULTS.theme));
   assert.equal(protocol.TRAITS.view, "view");

@@ -52,7 +52,7 @@ test("formatSummary: nothing or malformed shows nothing", () => {
 });
 
 test("normalizeView: defaults for what is missing or wrong, smoothing clamped to the slider", () => {
-  assert.deepEqual(normalizeView(undefined), { smoothing: 0, log_y: [], x_axis: "epoch", robust_y: false, theme: "auto" });
+  assert.deepEqual(normalizeView(undefined), { smoothing: 0, log_y: ["learning_rate"], x_axis: "epoch", robust_y: false, theme: "auto" });
   assert.deepEqual(
     normalizeView({ smoothing: 0.6, log_y: ["loss", 3, "loss"], x_axis: "step", robust_y: true, theme: "dark" }),
     { smoothing: 0.6, log_y: ["loss"], x_axis: "step", robust_y: true, theme: "dark" },

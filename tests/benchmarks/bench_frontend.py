@@ -449,7 +449,9 @@ def run(epochs: int, batch_points: int, updates: int, log=print) -> tuple[list[R
     raws = [d for d in drawn["drawn"] if d["role"] == "raw"]
     for s, d in zip(drawn["stored"], mains, strict=False):
         raw = next((r["n"] for r in raws if r["name"] == f"{d['name']} (raw)"), None)
-        details.lines.append(f"| {s['name']} | {s['n']:,} | {d['n']:,} | {'-' if raw is None else f'{raw:,}'} |")
+        details.lines.append(
+            f"| {s['name']} | {s['n']:,} | {d['n']:,} | {'-' if raw is None else f'{raw:,}'} |"
+        )
     for d in drawn["drawn"]:
         if d["role"] not in ("metric", "batch", "raw"):
             details.lines.append(f"| {d['name']} ({d['role']}) | - | {d['n']:,} | - |")

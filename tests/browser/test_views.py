@@ -184,7 +184,10 @@ def wait_view(nb: NotebookPage, predicate, what: str, timeout: float = 30.0) -> 
         if time.monotonic() > deadline:
             brief = last
             if isinstance(last, dict):
-                brief = {k: last.get(k) for k in ("body_light", "roots", "theme", "paper", "toolbar", "axes", "shapes", "footer")}
+                brief = {
+                    k: last.get(k)
+                    for k in ("body_light", "roots", "theme", "paper", "toolbar", "axes", "shapes", "footer")
+                }
             raise nb.fail(what, timeout, brief)
         time.sleep(0.1)
 
@@ -311,7 +314,9 @@ def views(jupyter_lab, browser) -> ViewsRun:
         # Robust y (a click).
         out.locator(".wc-robust").click()
         run.states["robust"] = wait_view(
-            nb, lambda s: s["axes"]["yaxis"]["autorange"] is False, "a fixed, robust y range on the loss panel"
+            nb,
+            lambda s: s["axes"]["yaxis"]["autorange"] is False,
+            "a fixed, robust y range on the loss panel",
         )
 
         # JupyterLab's theme, switched by its own command mid-run.
@@ -379,8 +384,12 @@ def test_smoothing_redraws_the_smoothed_curve_over_the_raw_one(views: ViewsRun):
     for got, want in zip(drawn["y"], ema(loss, SMOOTHING), strict=True):
         assert math.isclose(got, want, rel_tol=1e-9), (drawn["y"], loss)
     raw = trace(after, "loss (raw)", "raw")
-    assert raw is not None and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(raw["y"], loss, strict=True))
-    assert before["paths"][trace(before, "loss")["uid"]] != after["paths"][drawn["uid"]], "the loss path changed"
+    assert raw is not None and all(
+        math.isclose(a, b, rel_tol=1e-9) for a, b in zip(raw["y"], loss, strict=True)
+    )
+    assert before["paths"][trace(before, "loss")["uid"]] != after["paths"][drawn["uid"]], (
+        "the loss path changed"
+    )
     assert after["toolbar"]["readout"] == f"{SMOOTHING:.2f}"
 
 

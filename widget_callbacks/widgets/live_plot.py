@@ -117,7 +117,7 @@ class LivePlot(anywidget.AnyWidget):
         smoothing: the toolbar's smoothing, 0 (off) to 0.99: TensorBoard's moving
             average with debiasing, the raw curve kept faint behind. Defaults to 0.0.
         log_y: panels (metric families, e.g. ``["loss"]``) with a log y axis; values
-            <= 0 are gaps there. Defaults to none.
+            <= 0 are gaps there. Defaults to ``["learning_rate"]`` (rates span decades).
         x_axis: ``"epoch"``, ``"step"`` (global batch) or ``"time"`` (seconds since
             the run started). Defaults to ``"epoch"``.
         robust_y: scale y without the first epochs' spike. Defaults to False.
@@ -180,7 +180,7 @@ class LivePlot(anywidget.AnyWidget):
         batch_updates_per_second: float = 10.0,
         static_fallback: bool | str | Sequence[str] = "png",
         smoothing: float = VIEW_DEFAULTS["smoothing"],
-        log_y: Sequence[str] = (),
+        log_y: Sequence[str] = tuple(VIEW_DEFAULTS["log_y"]),
         x_axis: str = VIEW_DEFAULTS["x_axis"],
         robust_y: bool = VIEW_DEFAULTS["robust_y"],
         theme: str = VIEW_DEFAULTS["theme"],
