@@ -341,6 +341,29 @@ def test_the_batches_between_agreements_follow_the_pace() -> None:
     assert controller._model.stop_training
 
 
+def test_a_setting_changed_during_an_agreement_waits_for_the_next_one() -> None:
+    """Process 0's controls may act while its agreement's collective runs: what they set
+    is kept there, and sent at the next agreement (never overwritten by the last one)."""
+    import numpy as np
+
+    changes: list[Any] = []
+
+    def gather(vector: Any) -> Any:
+        if changes:
+            changes.pop()()  # the control acts while the collective runs
+        return np.stack([vector, vector])
+
+    controller, agreement, _ = _lone_agreement(gather=gather)
+    controller.paused = True
+    agreement.begin()
+    agreement.batch_begin(0)  # the fit's begin covered it
+    changes.append(lambda: setattr(controller, "paused", False))
+    agreement.batch_begin(1)  # sent paused=True; the release came meanwhile
+    assert controller.paused is False and not changes
+    agreement.batch_begin(2)  # the next agreement sends it
+    assert ("paused", False) in [(what, value) for _, _, what, value in agreement.log]
+
+
 def test_processes_out_of_step_raise() -> None:
     import numpy as np
 

@@ -275,7 +275,7 @@ def test_summary_rows_follow_the_metric_direction_and_the_first_best_epoch():
     assert summarize(history)["steps_per_second"] is None  # no steps per epoch known
     assert summarize(history, steps_per_epoch=30, last_steps=6)["steps_per_second"] == 2.0  # a partial epoch
     assert metric_direction("val_auc", "up") == "max" and metric_direction("val_loss") == "min"
-    assert set(TRAITS) >= {"view", "summary"}
+    assert set(TRAITS) >= {"view", "summary"} and TRAITS["summary"] == "summary_table"
     json.dumps(table, allow_nan=False)
 
 
@@ -303,13 +303,13 @@ def test_summary_tracker_agrees_with_summarize_on_generated_runs():
 def test_summary_trait_is_set_each_epoch_and_summary_returns_both_types(monkeypatch):
     plot = LivePlot(static_fallback=False)
     changes: list = []
-    plot.observe(changes.append, names="summary")
+    plot.observe(changes.append, names="summary_table")
     feed(plot, epochs=3, directions={"accuracy": "up", "val_accuracy": "up", "loss": None})
     assert len(changes) == 3
-    rows = {r["metric"]: r for r in plot.summary["rows"]}
+    rows = {r["metric"]: r for r in plot.summary_table["rows"]}
     assert rows["val_accuracy"]["direction"] == "max" and rows["val_accuracy"]["best_epoch"] == 3
     assert rows["val_loss"]["best"] == 0.6 and rows["val_loss"]["best_epoch"] == 2
-    assert plot.summary["epoch_seconds"] == 2.0 and plot.summary["steps_per_second"] == 5.0
+    assert plot.summary_table["epoch_seconds"] == 2.0 and plot.summary_table["steps_per_second"] == 5.0
 
     import pandas as pd
 
@@ -419,7 +419,7 @@ def test_history_json_round_trip_keeps_view_and_timestamps(tmp_path):
     assert again.view == plot.view
     assert again.traces == plot.traces  # customdata included
     assert again.state.history.times == [2.0, 4.0, 6.0, 8.0]
-    assert again.summary == plot.summary
+    assert again.summary_table == plot.summary_table
     assert from_history(path, static_fallback=False, smoothing=0.1).view["smoothing"] == 0.1  # kwargs win
 
     for key in ("epoch_times", "view", "directions"):  # a file written before the toolbar
@@ -432,7 +432,7 @@ def test_history_json_round_trip_keeps_view_and_timestamps(tmp_path):
     older.load(old)
     assert older.view == PROTOCOL["view_defaults"]
     assert next(t for t in older.traces if t["meta"]["role"] == "metric")["customdata"] == [None] * 4
-    assert older.summary["epoch_seconds"] is None
+    assert older.summary_table["epoch_seconds"] is None
 
 
 # -- export ---------------------------------------------------------------------------
@@ -480,7 +480,7 @@ def test_per_epoch_messages_stay_flat_with_timestamps_and_summary():
     changed: list[tuple[str, object]] = []
     plot.observe(
         lambda change: changed.append((change["name"], change["new"])),
-        names=["summary", "plot_layout", "overlays", "view"],
+        names=["summary_table", "plot_layout", "overlays", "view"],
     )
     plot.begin_fit(10_000, 180)
     rng = random.Random(0)
@@ -497,7 +497,7 @@ def test_per_epoch_messages_stay_flat_with_timestamps_and_summary():
             logs[prefix + "accuracy"] = 1.0 - 0.9 * base * noise
             logs[prefix + "auc"] = 1.0 - 0.5 * base * noise
         plot.end_epoch(epoch, logs, elapsed=epoch * 1.234567)
-        assert any(name == "summary" for name, _ in changed)
+        assert any(name == "summary_table" for name, _ in changed)
         extend = [m for m in sent if m["type"] == MSG_EXTEND]
         assert epoch == 1 or (extend and all("customdata" in p for p in extend[0]["points"]))
         return len(json.dumps(sent)) + sum(len(json.dumps(value)) for _, value in changed)
@@ -534,9 +534,9 @@ def test_a_real_fit_gives_timestamps_and_the_compiled_metrics_directions():
     y = (x[:, :1] > 0).astype("float32")
     plot = LivePlot(static_fallback=False)
     model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0, callbacks=[plot.callback])
-    rows = {r["metric"]: r for r in plot.summary["rows"]}
+    rows = {r["metric"]: r for r in plot.summary_table["rows"]}
     assert rows["accuracy"]["direction"] == "max" and rows["val_accuracy"]["direction"] == "max"
     assert rows["val_loss"]["direction"] == "min" and rows["val_loss"]["best_epoch"] in (1, 2)
     times = plot.state.history.times
     assert len(times) == 2 and 0 < times[0] < times[1]
-    assert plot.summary["epoch_seconds"] > 0 and plot.summary["steps_per_second"] > 0
+    assert plot.summary_table["epoch_seconds"] > 0 and plot.summary_table["steps_per_second"] > 0

@@ -111,7 +111,7 @@ export const PLOT_CONFIG = Object.freeze({
  * @typedef {{metric: string, last: number | null, best: number | null,
  *   best_epoch: number | null, direction: string}} SummaryRow
  * @typedef {{rows: SummaryRow[], epoch_seconds: number | null,
- *   steps_per_second?: number | null, samples_per_second: number | null}} Summary  the `summary` trait (LivePlot.summary)
+ *   steps_per_second?: number | null, samples_per_second: number | null}} Summary  the `summary_table` trait (LivePlot.summary_table)
  */
 
 /** @type {Readonly<View>} the view of a plot nobody has set one for */

@@ -57,7 +57,7 @@ test("the view's defaults, x axes and themes come from the JSON", () => {
   assert.ok(protocol.X_AXES.includes(protocol.VIEW_DEFAULTS.x_axis));
   assert.ok(protocol.THEMES.includes(protocol.VIEW_DEFAULTS.theme));
   assert.equal(protocol.TRAITS.view, "view");
-  assert.equal(protocol.TRAITS.summary, "summary");
+  assert.equal(protocol.TRAITS.summary, "summary_table");
   assert.equal(protocol.MAX_NAME_CHARS, json.sizes.max_name_chars);
   assert.deepEqual(protocol.DARK_PALETTE, json.dark_palette);
 });

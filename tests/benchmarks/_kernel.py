@@ -43,7 +43,7 @@ class IOPubMessage:
     received: float  # time.perf_counter() at receipt
     method: str | None = None  # comm_msg: data.method ("update", "custom", ...)
     text: str | None = None  # stream: the text
-    # comm_msg: what it carries: an update's trait names ("summary"), a custom
+    # comm_msg: what it carries: an update's trait names ("summary_table"), a custom
     # message's type ("extend"; "+customdata" when its points carry timestamps)
     detail: str | None = None
 

@@ -243,7 +243,7 @@ def run(points: list[int], log=print) -> tuple[list[Row], Section]:
             continue
         last = res.updates[points[-1]]
         stamped = all("extend+customdata" in u.methods for u in last)
-        summary = all("summary" in u.methods for u in last)
+        summary = all("summary_table" in u.methods for u in last)
         details.lines.append(
             f"- {res.name} @ epoch {points[-1]:,}: timestamps in every extend: {'yes' if stamped else 'NO'}; "
             f"summary trait set every epoch: {'yes' if summary else 'NO'}"

@@ -104,7 +104,7 @@ history = model.fit(x, y, batch_size={BATCH}, epochs={EPOCHS}, validation_split=
 """
 
 VIEW = """\
-_report("view", view=dict(dashboard.plot.view), summary=dashboard.plot.summary)
+_report("view", view=dict(dashboard.plot.view), summary=dashboard.plot.summary_table)
 """
 
 CELLS = [REPORT_CELL, SETUP, DASHBOARD, GATE, FIT, VIEW]

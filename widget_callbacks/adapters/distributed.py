@@ -401,13 +401,14 @@ class StepAgreement:
             self._stop(code_reason(asked[0]), asked[0], epoch, batch)
 
     def _adopt_settings(self, row: list[int], epoch: int, batch: int | None) -> None:
-        """Process 0's patience and pause, set on this process's controller (process 0's
-        has them already); a change since the last agreement is logged on every process."""
+        """Process 0's patience and pause, set on the other processes' controllers (process
+        0's are the source: one set there during the agreement is sent at the next one);
+        a change since the last agreement is logged on every process."""
         controller = self.controller
         patience, paused = row[1], bool(row[2])
-        if controller.rule.patience != patience:
+        if self.index != 0 and controller.rule.patience != patience:
             controller.patience = patience
-        if controller.rule.paused != paused:
+        if self.index != 0 and controller.rule.paused != paused:
             controller.paused = paused
         last, self._agreed = self._agreed, (patience, paused)
         if last is not None and last[0] != patience:

@@ -27,7 +27,7 @@ State a fresh view needs is kept in synced traits of ``LivePlot``:
   toolbar's smoothing, ``log_y`` panels, ``x_axis``, ``robust_y`` and ``theme``.
   The front end writes it when the toolbar moves; Python validates it; export
   applies it.
-- ``summary`` (dict, ``core/summary.py``): ``{"rows": [{"metric", "last", "best",
+- ``summary_table`` (dict, ``core/summary.py``; ``LivePlot.summary()`` gives it as data): ``{"rows": [{"metric", "last", "best",
   "best_epoch", "direction"}], "epoch_seconds", "steps_per_second",
   "samples_per_second"}``, set once per epoch (bounded by the number of metrics).
 

@@ -65,27 +65,6 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-class SummaryTable(dict[str, Any]):
-    """The value of `LivePlot.summary`: the synced dict the table under the plot
-    shows (``core/summary.py``), which, called, gives the table as data.
-
-    Example:
-
-    >>> table = SummaryTable({"rows": [{"metric": "loss", "last": 0.5, "best": 0.4,
-    ...     "best_epoch": 2, "direction": "min"}], "epoch_seconds": 1.5})
-    >>> rows = table()  # a pandas DataFrame, or a list of dicts without pandas
-    >>> float(rows.loc["loss", "best"]) if hasattr(rows, "loc") else rows[0]["best"]
-    0.4
-    """
-
-    def __call__(self) -> pd.DataFrame | list[dict[str, Any]]:
-        """The rows as a pandas DataFrame indexed by metric when pandas is importable
-        (its ``attrs`` hold ``epoch_seconds``, ``steps_per_second`` and
-        ``samples_per_second``), else as a list of dicts; ``last`` as floats
-        (NaN and inf kept)."""
-        return export.summary_frame(self)
-
-
 class LivePlot(anywidget.AnyWidget):
     """A live plot of every epoch metric, train and validation, with a progress line.
 
@@ -135,9 +114,9 @@ class LivePlot(anywidget.AnyWidget):
     keeps it. Set it later with ``plot.smoothing = 0.8`` (one setting) or
     ``plot.view = {...}`` (keys left out take their defaults).
 
-    The ``summary`` trait is the table under the plot: per metric its last and
-    best values and the epoch of the best, and the last epoch's duration and pace;
-    ``plot.summary()`` returns it as a DataFrame (`SummaryTable`).
+    The ``summary_table`` trait is the table under the plot: per metric its last
+    and best values and the epoch of the best, and the last epoch's duration and
+    pace; `summary` returns it as data.
 
     Raises:
         TypeError: ``batch_curves``, ``robust_y`` or ``keep_runs`` is not a bool,
@@ -153,7 +132,7 @@ class LivePlot(anywidget.AnyWidget):
     >>> plot.end_epoch(1, {"loss": 0.9, "val_loss": 1.1})
     >>> plot.history
     {'epoch': [1], 'loss': [0.9], 'val_loss': [1.1]}
-    >>> plot.view["smoothing"], plot.summary["rows"][0]["best"]
+    >>> plot.view["smoothing"], plot.summary_table["rows"][0]["best"]
     (0.6, 0.9)
     >>> plot.add_run({"loss": [1.2, 0.8]}, label="baseline")  # e.g. a Keras History
     >>> [(run["number"], run["label"]) for run in plot.runs]
@@ -171,7 +150,7 @@ class LivePlot(anywidget.AnyWidget):
     progress: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     run = traitlets.Int(0).tag(sync=True)
     view: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
-    summary: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    summary_table: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -221,7 +200,7 @@ class LivePlot(anywidget.AnyWidget):
             progress=self._progress_dict(),
             run=self._plot.run,
             view=view.to_dict(),
-            summary=SummaryTable(self._plot.summary()),
+            summary_table=self._plot.summary(),
         )
         self.on_msg(self._on_front_end_msg)
 
@@ -237,11 +216,6 @@ class LivePlot(anywidget.AnyWidget):
         if state is not None:
             with state.lock:
                 state.view = ViewSettings.from_dict(change["new"])
-
-    @traitlets.validate("summary")
-    def _valid_summary(self, proposal: Any) -> SummaryTable:
-        value = proposal["value"]
-        return value if isinstance(value, SummaryTable) else SummaryTable(value)
 
     def _set_view(self, **changes: Any) -> None:
         self.view = ViewSettings.from_dict(self.view).with_changes(**changes).to_dict()
@@ -664,9 +638,28 @@ class LivePlot(anywidget.AnyWidget):
         self.plot_layout = self._plot.layout()
         self.overlays = self._plot.overlays()
 
+    def summary(self) -> pd.DataFrame | list[dict[str, Any]]:
+        """The summary table under the plot, as data.
+
+        Returns:
+            A pandas DataFrame indexed by metric (columns ``last``, ``best``,
+            ``best_epoch``, ``direction``; its ``attrs`` hold ``epoch_seconds``,
+            ``steps_per_second`` and ``samples_per_second``) when pandas is
+            importable, else a list of dicts; ``last`` as floats (NaN and inf kept).
+
+        Example:
+
+        >>> plot = LivePlot(static_fallback=False)
+        >>> plot.end_epoch(1, {"loss": 0.9}); plot.end_epoch(2, {"loss": 0.7})
+        >>> rows = plot.summary()
+        >>> float(rows.loc["loss", "best"]) if hasattr(rows, "loc") else rows[0]["best"]
+        0.7
+        """
+        return export.summary_frame(self.summary_table)
+
     def _push_summary(self) -> None:
         """One small trait set (bounded by the number of metrics, not of epochs)."""
-        self.summary = SummaryTable(self._plot.summary())
+        self.summary_table = self._plot.summary()
 
     def _progress_dict(self) -> dict[str, Any]:
         message = self._message
