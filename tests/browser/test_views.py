@@ -362,7 +362,9 @@ def test_toolbar_and_table_while_fit_runs(views: ViewsRun):
     tb = s["toolbar"]
     assert tb["smoothing"] == "0" and tb["readout"] == "0.00" and tb["x"] == "epoch", tb
     assert [b["family"] for b in tb["log"]][:2] == ["loss", LONG_METRIC], tb["log"]
-    assert all(b["pressed"] == "false" for b in tb["log"]), tb["log"]
+    # Only the learning-rate lane starts on a log axis (protocol.json view_defaults).
+    pressed = {b["family"]: b["pressed"] for b in tb["log"]}
+    assert pressed == {**{f: "false" for f in pressed}, "learning_rate": "true"}, tb["log"]
     assert tb["log"][0]["label"] == "log scale: loss"
     # Whole-number epoch ticks.
     ticks = s["axes"]["xaxis"]["ticks"]
@@ -437,7 +439,7 @@ def test_robust_range_and_theme(views: ViewsRun):
 def test_the_view_is_saved_to_the_kernel(views: ViewsRun):
     assert views.view["view"] == {
         "smoothing": SMOOTHING,
-        "log_y": ["loss"],
+        "log_y": ["learning_rate", "loss"],  # the default's lane, then the one toggled
         "x_axis": "time",
         "robust_y": True,
         "theme": "auto",
