@@ -96,6 +96,7 @@ class PlotFeedCallback(keras.callbacks.Callback):
         self.plot = plot
         self._throttle = Throttle(1.0 / plot.batch_updates_per_second)
         self._batches = BatchGate()
+        self._directed: set[str] = set()  # metrics whose compiled direction was told this fit
         self._rates = LearningRateFeed()  # the learning-rate lane and its change marks
         self._epoch = 1  # the 1-based epoch running
         self._cell_end = CellEndHook(self._after_cell)
@@ -132,6 +133,7 @@ class PlotFeedCallback(keras.callbacks.Callback):
         params = self.params or {}
         self._throttle.reset()
         self._batches.reset()
+        self._directed.clear()
         self._rates.begin(self.model, compat.running_callbacks())
         # Optional (looked up with getattr): a trial's fit is a run labelled with the
         # trial's id and hyperparameters, ranked by the tuner's objective.
@@ -163,9 +165,12 @@ class PlotFeedCallback(keras.callbacks.Callback):
         self._with_rate(values, float(epoch + 1), epoch + 1)
         # Optional (looked up with getattr): the compiled metrics' directions, for the
         # summary's best values (the monitor rule's "auto" mode, as Keras reads them).
+        # Once per metric and fit: the compiled metrics do not change during a fit.
         directions = getattr(self.plot, "set_metric_directions", None)
-        if directions is not None:
-            directions({name: compiled_metric_direction(self.model, name) for name in values})
+        new = [name for name in values if name not in self._directed]
+        if directions is not None and new:
+            directions({name: compiled_metric_direction(self.model, name) for name in new})
+            self._directed.update(new)
         self.plot.end_epoch(epoch + 1, values)
 
     def _with_rate(self, values: dict[str, float] | None, x: float, epoch: int) -> None:
